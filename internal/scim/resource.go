@@ -2,8 +2,8 @@ package scim
 
 import (
 	"bytes"
-	"errors"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 )
