@@ -73,7 +73,7 @@ func (s *scanCounter) reset() int {
 }
 
 type fixture struct {
-	t     *testing.T
+	t     testing.TB
 	e     *Engine
 	clock *testClock
 	st    *scanCounter
@@ -91,7 +91,7 @@ func openStore(t testing.TB, path string) *sqlite.Store {
 	return st
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "miscim.db")
 	clock := &testClock{t: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)}

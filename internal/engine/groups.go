@@ -249,21 +249,13 @@ func splitGroupPatch(ops []scim.PatchOperation) (attrOps []scim.PatchOperation, 
 			return e
 		}
 		if op.Path == nil {
-			value := op.Value.(map[string]any)
-			mv, key, ok := scim.Get(value, "members")
-			if !ok {
+			ids, found, rest, err := pathlessMembers(op.Value.(map[string]any))
+			if err != nil {
+				return nil, nil, fail(err)
+			}
+			if !found {
 				steps = append(steps, op)
 				continue
-			}
-			ids, err := memberIDs(mv)
-			if err != nil {
-				return nil, nil, fail(err.(*scim.Error))
-			}
-			rest := make(map[string]any, len(value))
-			for k, v := range value {
-				if k != key {
-					rest[k] = v
-				}
 			}
 			steps = append(steps, memberOp{op: op.Op, ids: ids})
 			if len(rest) > 0 {
@@ -300,6 +292,59 @@ func splitGroupPatch(ops []scim.PatchOperation) (attrOps []scim.PatchOperation, 
 		}
 	}
 	return attrOps, steps, nil
+}
+
+// pathlessMembers takes the member references out of a path-less PATCH
+// value, under any of the keys that name members: "members", its
+// URN-qualified form, or "members" inside an object keyed by the core
+// schema URN (DESIGN §3.4: path-less values with dotted and URN keys).
+// rest holds the other attributes. A key naming part of a member is 400
+// invalidPath, as the same path would be.
+func pathlessMembers(value map[string]any) (ids []string, found bool, rest map[string]any, err *scim.Error) {
+	take := func(v any) *scim.Error {
+		more, err := memberIDs(v)
+		if err != nil {
+			return err.(*scim.Error)
+		}
+		ids, found = append(ids, more...), true
+		return nil
+	}
+	rest = make(map[string]any, len(value))
+	for k, v := range value {
+		if strings.EqualFold(k, "members") {
+			if err := take(v); err != nil {
+				return nil, false, nil, err
+			}
+			continue
+		}
+		if obj, isObj := v.(map[string]any); isObj && strings.EqualFold(k, scim.GroupSchema) {
+			inner := make(map[string]any, len(obj))
+			for ik, iv := range obj {
+				if strings.EqualFold(ik, "members") {
+					if err := take(iv); err != nil {
+						return nil, false, nil, err
+					}
+					continue
+				}
+				inner[ik] = iv
+			}
+			if len(inner) > 0 {
+				rest[k] = inner
+			}
+			continue
+		}
+		if p, perr := scim.ParsePath(k); perr == nil && strings.EqualFold(p.Name, "members") && scim.Group.IsCore(p.URI) {
+			if p.SubAttr != "" || p.ValueFilter != nil {
+				return nil, false, nil, scim.BadRequest(scim.ScimTypeInvalidPath, "value key %q: members can only be added or replaced as a whole (value is a user id)", k)
+			}
+			if err := take(v); err != nil {
+				return nil, false, nil, err
+			}
+			continue
+		}
+		rest[k] = v
+	}
+	return ids, found, rest, nil
 }
 
 // filterMemberIDs returns the ids a `members[value eq "…"]` filter names,

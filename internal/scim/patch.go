@@ -57,10 +57,13 @@ func parseOperation(n int, raw any) (PatchOperation, error) {
 	if !ok {
 		return op, BadRequest(ScimTypeInvalidSyntax, "PATCH operation %d must be an object, got %s", n, KindOf(raw))
 	}
-	name, _, _ := Get(m, "op")
+	name, _, found := Get(m, "op")
 	s, ok := name.(string)
-	if !ok {
+	switch {
+	case !found || name == nil:
 		return op, BadRequest(ScimTypeInvalidSyntax, `PATCH operation %d has no "op": use add, remove or replace`, n)
+	case !ok:
+		return op, BadRequest(ScimTypeInvalidSyntax, `PATCH operation %d: "op" must be a string (add, remove or replace), got %s`, n, KindOf(name))
 	}
 	op.Op = strings.ToLower(strings.TrimSpace(s))
 	if op.Op != PatchAdd && op.Op != PatchRemove && op.Op != PatchReplace {
@@ -100,7 +103,8 @@ func parseOperation(n int, raw any) (PatchOperation, error) {
 // ApplyPatch applies ops in order to doc, which it changes in place. The
 // caller passes a copy and drops it on error, which makes a request
 // all-or-nothing (RFC 7644 §3.5.2: "If an error occurs, the resource MUST NOT
-// be modified").
+// be modified"). ops are not changed, and doc never shares a map or slice
+// with them, so the same operations can be applied again.
 //
 // Besides RFC 7644 §3.5.2 it accepts what Entra sends (entra-behavior §2.5):
 // path-less values whose keys are dotted ("name.givenName") or URN-qualified
@@ -115,10 +119,16 @@ func parseOperation(n int, raw any) (PatchOperation, error) {
 func ApplyPatch(doc Resource, rs *ResourceSchema, ops []PatchOperation) error {
 	for i, op := range ops {
 		var err error
+		value := Clone(op.Value)
 		if op.Path == nil {
-			err = applyPathless(doc, rs, op)
+			obj, isObj := value.(map[string]any)
+			if !isObj {
+				err = BadRequest(ScimTypeInvalidValue, `%q without a "path" needs an object "value", got %s`, op.Op, KindOf(value))
+			} else {
+				err = applyObject(doc, rs, op.Op, "", obj)
+			}
 		} else {
-			err = applyPath(doc, rs, op.Op, *op.Path, op.Value, op.HasValue)
+			err = applyPath(doc, rs, op.Op, *op.Path, value, op.HasValue)
 		}
 		if err != nil {
 			if se, ok := err.(*Error); ok && len(ops) > 1 {
@@ -130,28 +140,22 @@ func ApplyPatch(doc Resource, rs *ResourceSchema, ops []PatchOperation) error {
 	return nil
 }
 
-func applyPathless(doc Resource, rs *ResourceSchema, op PatchOperation) error {
-	value := op.Value.(map[string]any)
-	keys := make([]string, 0, len(value))
-	for k := range value {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+// applyObject applies the attributes of a path-less value, or of the value
+// given for a whole schema, in key order so that the result does not depend
+// on map iteration. uri is the schema the keys belong to, "" for the core
+// schema and for a path-less value, whose keys may name a whole schema
+// ({"urn:…:enterprise:2.0:User": {…}}), a URN-qualified attribute
+// ("urn:…:enterprise:2.0:User:employeeNumber") or a dotted path
+// ("name.givenName").
+func applyObject(doc Resource, rs *ResourceSchema, op, uri string, value map[string]any) error {
+	for _, k := range sortedKeys(value) {
 		v := value[k]
-		if strings.EqualFold(k, "schemas") {
+		if uri == "" && strings.EqualFold(k, "schemas") {
 			continue
 		}
-		if ext, isObj := v.(map[string]any); isObj && isURN(k) && looksLikeSchemaURN(rs, k) {
-			// A whole schema as the key: {"urn:…:enterprise:2.0:User": {…}}.
-			uri := k
-			if rs.IsCore(k) {
-				uri = ""
-			}
-			for sk, sv := range ext {
-				if err := applyPath(doc, rs, op.Op, AttrPath{URI: uri, Name: sk}, sv, true); err != nil {
-					return err
-				}
+		if uri == "" && isSchemaURN(rs, k) {
+			if err := applySchema(doc, rs, op, k, v, true); err != nil {
+				return err
 			}
 			continue
 		}
@@ -159,25 +163,90 @@ func applyPathless(doc Resource, rs *ResourceSchema, op PatchOperation) error {
 		if err != nil {
 			return BadRequest(ScimTypeInvalidPath, "value key %q is not an attribute path", k)
 		}
-		if err := applyPath(doc, rs, op.Op, path, v, true); err != nil {
+		if path.URI == "" {
+			path.URI = uri
+		}
+		if err := applyPath(doc, rs, op, path, v, true); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// applySchema applies an operation whose target is a whole schema: the core
+// schema or an extension object.
+func applySchema(doc Resource, rs *ResourceSchema, op, uri string, value any, hasValue bool) error {
+	core := rs.IsCore(uri)
+	if op == PatchRemove {
+		if core {
+			return BadRequest(ScimTypeInvalidPath, "the core schema %q cannot be removed; name its attributes", uri)
+		}
+		ext, key, ok := Get(doc, uri)
+		if !ok {
+			return nil
+		}
+		if m, isObj := ext.(map[string]any); isObj {
+			for _, k := range sortedKeys(m) {
+				if a := rs.Lookup(uri, k); a != nil && a.Mutability == ReadOnly {
+					return BadRequest(ScimTypeMutability, "attribute %q is read-only and cannot be changed", uri+":"+a.Name)
+				}
+			}
+		}
+		delete(doc, key)
+		return nil
+	}
+	obj, isObj := value.(map[string]any)
+	if !isObj {
+		return BadRequest(ScimTypeInvalidValue, "the value of schema %q must be an object of its attributes, got %s", uri, KindOf(value))
+	}
+	if core {
+		uri = ""
+	} else if s := rs.SchemaByURI(uri); s != nil {
+		uri = s.ID
+	}
+	return applyObject(doc, rs, op, uri, obj)
+}
+
 func isURN(s string) bool { return len(s) > 4 && strings.EqualFold(s[:4], "urn:") }
 
-// looksLikeSchemaURN tells a key that names a whole schema extension
-// ("urn:…:enterprise:2.0:User": {…}) from a key that names one attribute of
-// it ("urn:…:enterprise:2.0:User:employeeNumber"): known extensions by name,
-// unknown ones by their ending in a resource type name.
-func looksLikeSchemaURN(rs *ResourceSchema, k string) bool {
-	if rs.SchemaByURI(k) != nil {
+// isSchemaURN tells a key or path that names a whole schema
+// ("urn:…:enterprise:2.0:User") from one that names an attribute of it
+// ("urn:…:enterprise:2.0:User:employeeNumber"): known schemas by their id,
+// others by the version segment that precedes the schema name in SCIM schema
+// URNs, where an attribute name (which starts with a letter) cannot be.
+func isSchemaURN(rs *ResourceSchema, s string) bool {
+	if !isURN(s) {
+		return false
+	}
+	if rs.SchemaByURI(s) != nil {
 		return true
 	}
-	last := k[strings.LastIndex(k, ":")+1:]
-	return strings.EqualFold(last, rs.Name)
+	i := strings.LastIndexByte(s, ':')
+	j := strings.LastIndexByte(s[:i], ':')
+	return j >= 0 && isVersion(s[j+1:i]) && validName(s[i+1:])
+}
+
+// isVersion reports whether s looks like "2.0": digits and dots, starting
+// with a digit.
+func isVersion(s string) bool {
+	if s == "" || s[0] < '0' || s[0] > '9' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c != '.' && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // container returns the object that holds path's top-level attribute: the
@@ -206,10 +275,17 @@ func container(doc Resource, rs *ResourceSchema, uri string, create bool) map[st
 }
 
 func applyPath(doc Resource, rs *ResourceSchema, op string, p AttrPath, value any, hasValue bool) error {
+	if p.URI != "" && p.SubAttr == "" && p.ValueFilter == nil && isSchemaURN(rs, p.URI+":"+p.Name) {
+		// The path names a whole extension: "urn:…:enterprise:2.0:User".
+		return applySchema(doc, rs, op, p.URI+":"+p.Name, value, hasValue)
+	}
 	top := rs.Lookup(p.URI, p.Name)
 	def := top
 	if p.SubAttr != "" {
 		def = top.Sub(p.SubAttr)
+	}
+	if top != nil && top.Type != TypeComplex && (p.SubAttr != "" || p.ValueFilter != nil) {
+		return BadRequest(ScimTypeInvalidPath, "path %q: %q is a simple attribute: it has no sub-attributes and no values to filter", p.String(), top.Name)
 	}
 	holder := container(doc, rs, p.URI, op != PatchRemove)
 	if holder == nil {
@@ -229,25 +305,26 @@ func applyPath(doc Resource, rs *ResourceSchema, op string, p AttrPath, value an
 
 	switch {
 	case p.ValueFilter != nil:
-		return applyFiltered(holder, key, cur, top, op, p, value)
+		return applyFiltered(holder, key, cur, exists, top, op, p, value)
 	case p.SubAttr != "":
 		subKey := p.SubAttr
 		if def != nil {
 			subKey = def.Name
 		}
 		if multi {
-			elems, _ := cur.([]any)
-			if len(elems) == 0 && op != PatchRemove {
+			elems := asList(cur)
+			if len(elems) == 0 {
+				if op == PatchRemove {
+					return nil
+				}
 				elems = []any{map[string]any{}}
 			}
 			for _, e := range elems {
 				if m, ok := e.(map[string]any); ok {
-					setOrRemove(m, subKey, op, value)
+					setOrRemove(m, subKey, op, Clone(value), def)
 				}
 			}
-			if elems != nil {
-				holder[key] = elems
-			}
+			holder[key] = elems
 			return nil
 		}
 		m, _ := cur.(map[string]any)
@@ -258,35 +335,43 @@ func applyPath(doc Resource, rs *ResourceSchema, op string, p AttrPath, value an
 			m = map[string]any{}
 			holder[key] = m
 		}
-		setOrRemove(m, subKey, op, value)
+		setOrRemove(m, subKey, op, value, def)
 		return nil
 	}
 
 	switch op {
 	case PatchRemove:
-		if hasValue && multi && exists {
-			holder[key] = removeByValue(cur.([]any), value)
+		if !exists {
 			return nil
+		}
+		if hasValue && value != nil && multi {
+			// Entra's default dialect: {"op":"Remove","path":"members",
+			// "value":[{"value":"id"}]} (entra-behavior §3).
+			if out := removeByValue(asList(cur), value, top); len(out) > 0 {
+				holder[key] = out
+				return nil
+			}
 		}
 		delete(holder, key)
 	case PatchAdd:
 		if multi {
-			elems, _ := cur.([]any)
+			elems := asList(cur)
 			for _, v := range asList(value) {
 				if !containsDeep(elems, v) {
 					elems = append(elems, v)
+					clearOtherPrimaries(elems, len(elems)-1)
 				}
 			}
 			holder[key] = elems
 			return nil
 		}
-		holder[key] = mergeValue(cur, value)
+		holder[key] = mergeValue(cur, value, top)
 	case PatchReplace:
 		if multi {
 			holder[key] = asList(value)
 			return nil
 		}
-		holder[key] = mergeValue(cur, value)
+		holder[key] = mergeValue(cur, value, top)
 	}
 	return nil
 }
@@ -307,20 +392,38 @@ func checkMutable(top, def *Attribute, p AttrPath, op string, cur, value any) er
 	return nil
 }
 
-func applyFiltered(holder map[string]any, key string, cur any, top *Attribute, op string, p AttrPath, value any) error {
+// applyFiltered applies an operation whose path has a value filter,
+// `emails[type eq "work"].value` or `members[value eq "id"]`, to the
+// elements that match it.
+func applyFiltered(holder map[string]any, key string, cur any, exists bool, top *Attribute, op string, p AttrPath, value any) error {
 	var elems []any
+	single := false // a single-valued complex attribute stays an object
 	switch t := cur.(type) {
 	case []any:
 		elems = t
 	case map[string]any:
-		elems = []any{t}
+		elems, single = []any{t}, top == nil || !top.MultiValued
+	case nil:
+		single = top != nil && !top.MultiValued
+	default:
+		if op == PatchRemove {
+			return nil
+		}
+		return BadRequest(ScimTypeInvalidPath, "path %q: %q holds %s, which has no values to filter", p.String(), p.Name, KindOf(cur))
 	}
+	subDef := top.Sub(p.SubAttr)
 	subKey := p.SubAttr
-	if s := top.Sub(p.SubAttr); s != nil {
-		subKey = s.Name
+	if subDef != nil {
+		subKey = subDef.Name
+	}
+	if op != PatchRemove && p.SubAttr == "" {
+		if _, isObj := value.(map[string]any); !isObj {
+			return BadRequest(ScimTypeInvalidValue, "value for %q must be an object of sub-attributes, got %s", p.String(), KindOf(value))
+		}
 	}
 	matched := false
-	out := elems[:0:0]
+	var written []int
+	out := make([]any, 0, len(elems)+1)
 	for _, e := range elems {
 		m, ok := e.(map[string]any)
 		if !ok || !MatchElement(p.ValueFilter, m, top) {
@@ -333,31 +436,50 @@ func applyFiltered(holder map[string]any, key string, cur any, top *Attribute, o
 			continue // drop the element
 		case p.SubAttr != "":
 			m = Clone(m).(map[string]any)
-			setOrRemove(m, subKey, op, value)
+			setOrRemove(m, subKey, op, Clone(value), subDef)
 		default:
-			m = mergeValue(Clone(m), value).(map[string]any)
+			m = mergeValue(Clone(m), Clone(value), top).(map[string]any)
 		}
+		written = append(written, len(out))
 		out = append(out, m)
 	}
-	if !matched && op != PatchRemove {
+	if !matched {
+		if op == PatchRemove {
+			return nil // nothing to remove
+		}
+		if single && exists {
+			return BadRequest(ScimTypeNoTarget, "%q does not match %s", p.Name, p.ValueFilter.String())
+		}
 		// RFC 7644 §3.5.2.3 would answer noTarget; Entra instead expects
 		// the element its filter names to be created (entra-behavior §2.4).
-		elem, ok := equalities(p.ValueFilter)
-		if !ok {
+		eq, ok := equalities(p.ValueFilter)
+		elem := map[string]any{}
+		for _, k := range sortedKeys(eq) {
+			setOrRemove(elem, k, PatchReplace, eq[k], top.Sub(k))
+		}
+		if !ok || !MatchElement(p.ValueFilter, elem, top) {
 			return BadRequest(ScimTypeNoTarget, "no value of %q matches %s", p.Name, p.ValueFilter.String())
 		}
 		if p.SubAttr != "" {
-			elem[subKey] = value
-		} else if vm, isObj := value.(map[string]any); isObj {
-			for k, v := range vm {
-				elem[k] = v
-			}
+			setOrRemove(elem, subKey, op, value, subDef)
 		} else {
-			return BadRequest(ScimTypeInvalidValue, "value for %q must be an object", p.String())
+			elem = mergeValue(elem, value, top).(map[string]any)
 		}
+		written = append(written, len(out))
 		out = append(out, elem)
 	}
-	holder[key] = out
+	for _, i := range written {
+		clearOtherPrimaries(out, i)
+	}
+	switch {
+	case len(out) == 0:
+		// RFC 7644 §3.5.2.2: no values left, the attribute is unassigned.
+		delete(holder, key)
+	case single:
+		holder[key] = out[0]
+	default:
+		holder[key] = out
+	}
 	return nil
 }
 
@@ -383,52 +505,88 @@ func equalities(e Expr) (map[string]any, bool) {
 			return nil, false
 		}
 		for k, v := range r {
-			l[k] = v
+			l[k] = v // contradictions are caught by matching the result
 		}
 		return l, true
 	}
 	return nil, false
 }
 
-func setOrRemove(m map[string]any, key, op string, value any) {
-	_, existing, ok := Get(m, key)
-	if ok {
+// setOrRemove sets or removes the sub-attribute key of m, keeping the
+// spelling m already uses for it, else the schema's (def), else key.
+func setOrRemove(m map[string]any, key, op string, value any, def *Attribute) {
+	if _, existing, ok := Get(m, key); ok {
 		key = existing
+	} else if def != nil {
+		key = def.Name
 	}
 	if op == PatchRemove {
 		delete(m, key)
 		return
 	}
-	m[key] = mergeValue(m[key], value)
+	m[key] = mergeValue(m[key], value, def)
 }
 
 // mergeValue merges a complex value into an existing complex value
 // (RFC 7644 §3.5.2.1 and §3.5.2.3: sub-attributes not named are left
-// unchanged); any other value replaces.
-func mergeValue(cur, value any) any {
+// unchanged); any other value replaces. Sub-attributes keep the spelling
+// cur uses, else the schema's (def describes the complex attribute).
+func mergeValue(cur, value any, def *Attribute) any {
 	cm, ok1 := cur.(map[string]any)
 	vm, ok2 := value.(map[string]any)
-	if !ok1 || !ok2 {
+	if !ok2 {
 		return value
+	}
+	if !ok1 {
+		cm = nil
 	}
 	out := make(map[string]any, len(cm)+len(vm))
 	for k, v := range cm {
 		out[k] = v
 	}
-	for k, v := range vm {
+	for _, k := range sortedKeys(vm) {
+		key := k
 		if _, existing, ok := Get(out, k); ok {
-			delete(out, existing)
+			key = existing
+		} else if s := def.Sub(k); s != nil {
+			key = s.Name
 		}
-		out[k] = v
+		out[key] = vm[k]
 	}
 	return out
 }
 
+// clearOtherPrimaries enforces RFC 7644 §3.5.2: setting one value's
+// "primary" to true sets it to false on the others.
+func clearOtherPrimaries(elems []any, chosen int) {
+	m, ok := elems[chosen].(map[string]any)
+	if !ok {
+		return
+	}
+	pv, _, _ := Get(m, "primary")
+	if b, ok := ParseBool(pv); !ok || !b {
+		return
+	}
+	for i, e := range elems {
+		em, ok := e.(map[string]any)
+		if !ok || i == chosen {
+			continue
+		}
+		if pv, key, found := Get(em, "primary"); found {
+			if b, ok := ParseBool(pv); ok && b {
+				em[key] = false
+			}
+		}
+	}
+}
+
 func isArray(v any) bool { _, ok := v.([]any); return ok }
 
+// asList returns v as a new list: v's elements when v is an array, nothing
+// when v is null, else v alone.
 func asList(v any) []any {
 	if l, ok := v.([]any); ok {
-		return append([]any(nil), l...)
+		return append([]any{}, l...)
 	}
 	if v == nil {
 		return []any{}
@@ -445,19 +603,36 @@ func containsDeep(list []any, v any) bool {
 	return false
 }
 
-// removeByValue drops the elements whose "value" equals one given: Entra's
-// default dialect removes members with {"op":"Remove","path":"members",
-// "value":[{"value":"id"}]} (entra-behavior §3).
-func removeByValue(elems []any, value any) []any {
-	drop := map[string]bool{}
+// removeByValue drops the elements whose "value" equals one given (or that
+// equal a given element without a "value"): Entra's default dialect removes
+// members with {"op":"Remove","path":"members","value":[{"value":"id"}]}
+// (entra-behavior §3). "value" is compared as the schema says (caseExact),
+// exactly for attributes it does not describe.
+func removeByValue(elems []any, value any, top *Attribute) []any {
+	caseExact := true
+	if vd := top.Sub("value"); vd != nil {
+		caseExact = vd.CaseExact
+	}
+	var drop []string
+	var whole []any
 	for _, v := range asList(value) {
 		if s, ok := ElementValue(v); ok {
-			drop[s] = true
+			drop = append(drop, s)
+		} else {
+			whole = append(whole, v)
 		}
 	}
 	out := make([]any, 0, len(elems))
+next:
 	for _, e := range elems {
-		if s, ok := ElementValue(e); ok && drop[s] {
+		if s, ok := ElementValue(e); ok {
+			for _, d := range drop {
+				if s == d || !caseExact && strings.EqualFold(s, d) {
+					continue next
+				}
+			}
+		}
+		if containsDeep(whole, e) {
 			continue
 		}
 		out = append(out, e)

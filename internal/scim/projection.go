@@ -5,22 +5,23 @@ import "strings"
 // Projection is a parsed pair of `attributes` / `excludedAttributes` query
 // parameters (RFC 7644 §3.4.2.5, §3.9).
 type Projection struct {
+	rs      *ResourceSchema
 	include []projItem
 	exclude []projItem
 }
 
 type projItem struct {
 	uri     string // extension URN, "" for core attributes
-	name    string // "" when the whole extension is named
+	name    string // "" when the whole schema is named
 	subAttr string
 }
 
 // ParseProjection parses comma-separated attribute lists. Items may be
-// URN-qualified, carry a sub-attribute, or (as Microsoft's test collection
-// sends) a value filter, which selects the whole attribute. A malformed item
-// is 400 invalidValue.
+// URN-qualified, name a whole schema, carry a sub-attribute, or (as
+// Microsoft's test collection sends) a value filter, which selects the whole
+// attribute. A malformed item is 400 invalidValue.
 func ParseProjection(rs *ResourceSchema, attributes, excluded string) (Projection, error) {
-	var p Projection
+	p := Projection{rs: rs}
 	var err error
 	if p.include, err = parseProjList(rs, attributes, "attributes"); err != nil {
 		return p, err
@@ -38,11 +39,16 @@ func parseProjList(rs *ResourceSchema, list, param string) ([]projItem, error) {
 		if s == "" {
 			continue
 		}
-		if ext := rs.SchemaByURI(s); ext != nil {
+		if isSchemaURN(rs, s) {
+			// A whole schema; the core schema's URN names every core
+			// attribute (uri and name both empty).
+			it := projItem{uri: s}
 			if rs.IsCore(s) {
-				continue // the core schema URN names every core attribute: no narrowing
+				it.uri = ""
+			} else if ext := rs.SchemaByURI(s); ext != nil {
+				it.uri = ext.ID
 			}
-			items = append(items, projItem{uri: ext.ID})
+			items = append(items, it)
 			continue
 		}
 		path, err := ParsePath(s)
@@ -65,7 +71,9 @@ func splitOutside(s string, sep byte) []string {
 	depth, inQuote, start := 0, false, 0
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
-		case c == '"' && (i == 0 || s[i-1] != '\\'):
+		case inQuote && c == '\\':
+			i++ // skip the escaped character
+		case c == '"':
 			inQuote = !inQuote
 		case inQuote:
 		case c == '[':
@@ -88,10 +96,13 @@ func (p Projection) IsZero() bool { return len(p.include) == 0 && len(p.exclude)
 // with excludedAttributes=members never loads its members (Entra reads groups
 // that way, entra-behavior §3).
 func (p Projection) Returns(name string) bool {
+	if p.alwaysReturned("", name) {
+		return true
+	}
 	if len(p.include) > 0 {
 		found := false
 		for _, it := range p.include {
-			if it.uri == "" && strings.EqualFold(it.name, name) {
+			if it.uri == "" && (it.name == "" || strings.EqualFold(it.name, name)) {
 				found = true
 			}
 		}
@@ -100,130 +111,247 @@ func (p Projection) Returns(name string) bool {
 		}
 	}
 	for _, it := range p.exclude {
-		if it.uri == "" && it.subAttr == "" && strings.EqualFold(it.name, name) {
+		if it.uri == "" && it.name != "" && it.subAttr == "" && strings.EqualFold(it.name, name) {
 			return false
 		}
 	}
 	return true
 }
 
-// alwaysReturned lists attributes returned whatever the projection says
-// (RFC 7643 §7 "returned": "always").
-func alwaysReturned(key string) bool {
-	return strings.EqualFold(key, "id") || strings.EqualFold(key, "schemas")
+// alwaysReturned reports whether an attribute is returned whatever the
+// projection says (RFC 7643 §7 "returned": "always"): id and schemas, and
+// the attributes the schema marks so (userName, displayName).
+func (p Projection) alwaysReturned(uri, name string) bool {
+	if uri == "" && (strings.EqualFold(name, "id") || strings.EqualFold(name, "schemas")) {
+		return true
+	}
+	if p.rs == nil {
+		return false
+	}
+	a := p.rs.Lookup(uri, name)
+	return a != nil && a.Returned == "always"
 }
 
-// Apply returns the projected copy of doc (doc itself when the projection
-// is empty).
-func (p Projection) Apply(doc Resource) Resource {
-	if p.IsZero() {
-		return doc
+// selection is what a projection list names of one object: the whole
+// object, or some of its attributes, each whole or some of its
+// sub-attributes. Keys are lower case.
+type selection struct {
+	whole bool
+	attrs map[string]*attrSel
+}
+
+type attrSel struct {
+	whole bool
+	subs  map[string]bool
+}
+
+func (s *selection) add(name, subAttr string) {
+	if name == "" {
+		s.whole = true
+		return
 	}
-	out := doc
-	if len(p.include) > 0 {
-		out = Resource{}
-		for k, v := range doc {
-			if alwaysReturned(k) {
-				out[k] = v
-			}
-		}
-		for _, it := range p.include {
-			copyItem(out, doc, it)
-		}
-	} else {
-		out = make(Resource, len(doc))
-		for k, v := range doc {
-			out[k] = v
-		}
+	if s.attrs == nil {
+		s.attrs = map[string]*attrSel{}
 	}
-	for _, it := range p.exclude {
-		removeItem(out, it)
+	k := strings.ToLower(name)
+	a := s.attrs[k]
+	if a == nil {
+		a = &attrSel{}
+		s.attrs[k] = a
+	}
+	if subAttr == "" {
+		a.whole = true
+		return
+	}
+	if a.subs == nil {
+		a.subs = map[string]bool{}
+	}
+	a.subs[strings.ToLower(subAttr)] = true
+}
+
+// selections groups items by schema: "" for the core schema, else the
+// lower-cased extension URN.
+func selections(items []projItem) map[string]*selection {
+	out := map[string]*selection{}
+	for _, it := range items {
+		k := strings.ToLower(it.uri)
+		s := out[k]
+		if s == nil {
+			s = &selection{}
+			out[k] = s
+		}
+		s.add(it.name, it.subAttr)
 	}
 	return out
 }
 
-func copyItem(dst, src Resource, it projItem) {
-	from, to := src, dst
-	if it.uri != "" {
-		ext, key, ok := Get(src, it.uri)
-		m, isObj := ext.(map[string]any)
-		if !ok || !isObj {
-			return
-		}
-		if it.name == "" {
-			dst[key] = m
-			return
-		}
-		sub, _ := dst[key].(map[string]any)
-		if sub == nil {
-			sub = map[string]any{}
-			dst[key] = sub
-		}
-		from, to = m, sub
+// isExtensionKey reports whether the document key k holds an extension
+// object rather than a core attribute.
+func isExtensionKey(k string, v any) bool {
+	_, isObj := v.(map[string]any)
+	return isObj && isURN(k)
+}
+
+// Apply returns the projected copy of doc (doc itself when the projection
+// is empty). doc is not changed; the copy may share values with it, so the
+// caller must not change either afterwards.
+func (p Projection) Apply(doc Resource) Resource {
+	if p.IsZero() {
+		return doc
 	}
-	v, key, ok := Get(from, it.name)
-	if !ok {
-		return
+	out := make(Resource, len(doc))
+	if len(p.include) == 0 {
+		for k, v := range doc {
+			out[k] = v
+		}
+	} else {
+		sels := selections(p.include)
+		for k, v := range doc {
+			uri, sel := "", sels[""]
+			if isExtensionKey(k, v) {
+				uri, sel = k, sels[strings.ToLower(k)]
+			}
+			if uri == "" && p.alwaysReturned("", k) {
+				out[k] = v
+				continue
+			}
+			if uri == "" {
+				if sel == nil {
+					continue
+				}
+				if sel.whole {
+					out[k] = v
+				} else if pv, ok := pickAttr(v, sel.attrs[strings.ToLower(k)]); ok {
+					out[k] = pv
+				}
+				continue
+			}
+			ext := v.(map[string]any)
+			if sel == nil {
+				sel = &selection{}
+			}
+			if sel.whole {
+				out[k] = v
+				continue
+			}
+			picked := map[string]any{}
+			for ak, av := range ext {
+				if p.alwaysReturned(uri, ak) {
+					picked[ak] = av
+				} else if pv, ok := pickAttr(av, sel.attrs[strings.ToLower(ak)]); ok {
+					picked[ak] = pv
+				}
+			}
+			if len(picked) > 0 {
+				out[k] = picked
+			}
+		}
 	}
-	if it.subAttr == "" {
-		to[key] = v
-		return
+	if len(p.exclude) == 0 {
+		return out
+	}
+	for key, sel := range selections(p.exclude) {
+		if key == "" {
+			// Excluding the core schema as a whole is not supported: only
+			// named core attributes are removed.
+			excludeAttrs(out, "", sel, p)
+			continue
+		}
+		for k, v := range out {
+			if !isExtensionKey(k, v) || !strings.EqualFold(k, key) {
+				continue
+			}
+			if sel.whole {
+				delete(out, k)
+				continue
+			}
+			ext := make(map[string]any, len(v.(map[string]any)))
+			for ak, av := range v.(map[string]any) {
+				ext[ak] = av
+			}
+			excludeAttrs(ext, k, sel, p)
+			out[k] = ext
+		}
+	}
+	return out
+}
+
+// pickAttr returns the part of value v that sel names: all of it, or the
+// named sub-attributes of a complex value or of each element of a
+// multi-valued one. ok is false when nothing is left.
+func pickAttr(v any, sel *attrSel) (any, bool) {
+	switch {
+	case sel == nil:
+		return nil, false
+	case sel.whole:
+		return v, true
 	}
 	switch t := v.(type) {
 	case map[string]any:
-		prev, _ := to[key].(map[string]any)
-		if prev == nil {
-			prev = map[string]any{}
-		}
-		if sv, sk, ok := Get(t, it.subAttr); ok {
-			prev[sk] = sv
-		}
-		to[key] = prev
+		m := pickSubs(t, sel.subs)
+		return m, len(m) > 0
 	case []any:
 		elems := make([]any, 0, len(t))
 		for _, e := range t {
 			if em, ok := e.(map[string]any); ok {
-				if sv, sk, ok := Get(em, it.subAttr); ok {
-					elems = append(elems, map[string]any{sk: sv})
+				if m := pickSubs(em, sel.subs); len(m) > 0 {
+					elems = append(elems, m)
 				}
 			}
 		}
-		to[key] = elems
+		return elems, len(elems) > 0
+	}
+	return nil, false
+}
+
+func pickSubs(m map[string]any, subs map[string]bool) map[string]any {
+	out := map[string]any{}
+	for k, v := range m {
+		if subs[strings.ToLower(k)] {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// excludeAttrs removes from obj (a copy the caller owns) the attributes and
+// sub-attributes sel names, except those always returned.
+func excludeAttrs(obj map[string]any, uri string, sel *selection, p Projection) {
+	for k, v := range obj {
+		if uri == "" && isExtensionKey(k, v) {
+			continue
+		}
+		a := sel.attrs[strings.ToLower(k)]
+		if a == nil || p.alwaysReturned(uri, k) {
+			continue
+		}
+		if a.whole {
+			delete(obj, k)
+			continue
+		}
+		switch t := v.(type) {
+		case map[string]any:
+			obj[k] = dropSubs(t, a.subs)
+		case []any:
+			elems := make([]any, len(t))
+			for i, e := range t {
+				if em, ok := e.(map[string]any); ok {
+					elems[i] = dropSubs(em, a.subs)
+				} else {
+					elems[i] = e
+				}
+			}
+			obj[k] = elems
+		}
 	}
 }
 
-func removeItem(doc Resource, it projItem) {
-	target := doc
-	if it.uri != "" {
-		ext, key, ok := Get(doc, it.uri)
-		if !ok {
-			return
+func dropSubs(m map[string]any, subs map[string]bool) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		if !subs[strings.ToLower(k)] {
+			out[k] = v
 		}
-		if it.name == "" {
-			delete(doc, key)
-			return
-		}
-		m, isObj := ext.(map[string]any)
-		if !isObj {
-			return
-		}
-		m = Clone(m).(map[string]any)
-		doc[key] = m
-		target = m
 	}
-	_, key, ok := Get(target, it.name)
-	if !ok || alwaysReturned(key) {
-		return
-	}
-	if it.subAttr == "" {
-		delete(target, key)
-		return
-	}
-	if m, isObj := target[key].(map[string]any); isObj {
-		m = Clone(m).(map[string]any)
-		if _, sk, ok := Get(m, it.subAttr); ok {
-			delete(m, sk)
-		}
-		target[key] = m
-	}
+	return out
 }

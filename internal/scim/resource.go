@@ -47,8 +47,9 @@ func DecodeObject(body []byte) (Resource, error) {
 	if err := dec.Decode(&v); err != nil {
 		return nil, syntaxError(body, err)
 	}
-	if dec.More() {
-		return nil, BadRequest(ScimTypeInvalidSyntax, "request body is not valid JSON: unexpected data after the object at offset %d", dec.InputOffset())
+	// dec.More would miss a stray "}" or "]": look at what is left.
+	if off := dec.InputOffset(); len(bytes.Trim(body[off:], " \t\r\n")) > 0 {
+		return nil, BadRequest(ScimTypeInvalidSyntax, "request body is not valid JSON: unexpected data after the object at offset %d", off)
 	}
 	obj, ok := v.(map[string]any)
 	if !ok {
