@@ -276,7 +276,9 @@ func splitGroupPatch(ops []scim.PatchOperation) (attrOps []scim.PatchOperation, 
 			steps = append(steps, memberOp{op: scim.PatchRemove, filter: p.ValueFilter})
 			continue
 		}
-		if op.Op == scim.PatchRemove && !op.HasValue {
+		// No value, or null, removes every member (as ApplyPatch treats
+		// any multi-valued attribute).
+		if op.Op == scim.PatchRemove && (!op.HasValue || op.Value == nil) {
 			steps = append(steps, memberOp{op: scim.PatchRemove, all: true})
 			continue
 		}

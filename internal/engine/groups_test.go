@@ -1,11 +1,14 @@
 package engine
 
 import (
+	"context"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/miscim/miscim/internal/scim"
+	"github.com/miscim/miscim/internal/store"
 )
 
 // grpPatch renders a PatchOp body with the given operations.
@@ -21,7 +24,7 @@ func (f *fixture) grpMembers(groupID string) []string {
 	return ids
 }
 
-func sorted(ids ...string) []string {
+func grpSorted(ids ...string) []string {
 	out := append([]string{}, ids...)
 	slices.Sort(out)
 	return out
@@ -49,7 +52,7 @@ func TestCreateGroupMembers(t *testing.T) {
 	}{
 		{"no members", nil, []string{}},
 		{"empty list", []any{}, []string{}},
-		{"users", []any{map[string]any{"value": u[0]}, map[string]any{"value": u[1], "display": "VP"}}, sorted(u...)},
+		{"users", []any{map[string]any{"value": u[0]}, map[string]any{"value": u[1], "display": "VP"}}, grpSorted(u...)},
 		{"unknown id and group id ignored", []any{
 			map[string]any{"value": u[0]},
 			map[string]any{"value": "00000000-dead-4000-8000-000000000000"},
@@ -264,7 +267,7 @@ func TestPatchGroupMembers(t *testing.T) {
 			if v := got["meta"].(map[string]any)["version"]; v != `W/"2"` {
 				t.Errorf("version %v after one PATCH, want W/\"2\"", v)
 			}
-			if other := f.grpMembers(f.createdGroupID("Other")); !slices.Equal(other, sorted(u...)) {
+			if other := f.grpMembers(f.createdGroupID("Other")); !slices.Equal(other, grpSorted(u...)) {
 				t.Errorf("PATCH of one group changed another's members: %v", other)
 			}
 		})
@@ -395,7 +398,7 @@ func TestGetGroupMembers(t *testing.T) {
 		want        []string // nil: no "members" key at all
 	}{
 		{"without members", id, false, nil},
-		{"with members", id, true, sorted(u...)},
+		{"with members", id, true, grpSorted(u...)},
 		{"empty group with members", empty, true, []string{}},
 		{"empty group without members", empty, false, nil},
 	}
@@ -604,4 +607,130 @@ func TestDeleteGroup(t *testing.T) {
 	}
 	// The name is free again.
 	f.createGroup("ALPHA")
+}
+
+// grpMemberReads counts how often the engine reads a whole member list.
+type grpMemberReads struct {
+	store.Store
+	mu    sync.Mutex
+	reads int
+}
+
+type grpMemberReadsTx struct {
+	store.Tx
+	c *grpMemberReads
+}
+
+func (s *grpMemberReads) View(ctx context.Context, fn func(store.Tx) error) error {
+	return s.Store.View(ctx, func(tx store.Tx) error { return fn(grpMemberReadsTx{tx, s}) })
+}
+
+func (s *grpMemberReads) Update(ctx context.Context, fn func(store.Tx) error) error {
+	return s.Store.Update(ctx, func(tx store.Tx) error { return fn(grpMemberReadsTx{tx, s}) })
+}
+
+func (t grpMemberReadsTx) Members(groupID string) ([]store.Member, error) {
+	t.c.mu.Lock()
+	t.c.reads++
+	t.c.mu.Unlock()
+	return t.Tx.Members(groupID)
+}
+
+// TestMembersNeverLoaded proves DESIGN §3.2 and §3.4: Entra's group reads
+// (excludedAttributes=members) and its membership PATCHes never read the
+// member list, which may hold 250,000 users.
+func TestMembersNeverLoaded(t *testing.T) {
+	f := newFixture(t)
+	u := f.grpUsers(3)
+	id := f.createGroup("Alpha", u[0], u[1])["id"].(string)
+	counter := &grpMemberReads{Store: f.st.Store}
+	e := New(counter)
+	noMembers, err := scim.ParseProjection(scim.Group, "", "members")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		do   func() error
+	}{
+		{"get without members", func() error { _, err := e.GetGroup(f.ctx, id, false); return err }},
+		{"match query", func() error {
+			_, err := e.ListGroups(f.ctx, Query{Filter: `displayName eq "Alpha"`, Projection: noMembers})
+			return err
+		}},
+		{"list without members", func() error { _, err := e.ListGroups(f.ctx, Query{Projection: noMembers}); return err }},
+		{"add member", func() error {
+			_, err := e.PatchGroup(f.ctx, id, grpPatch(map[string]any{"op": "Add", "path": "members", "value": []any{map[string]any{"$ref": nil, "value": u[2]}}}), "")
+			return err
+		}},
+		{"remove member, legacy", func() error {
+			_, err := e.PatchGroup(f.ctx, id, grpPatch(map[string]any{"op": "Remove", "path": "members", "value": []any{map[string]any{"value": u[2]}}}), "")
+			return err
+		}},
+		{"remove member, value filter", func() error {
+			_, err := e.PatchGroup(f.ctx, id, grpPatch(map[string]any{"op": "remove", "path": `members[value eq "` + u[1] + `"]`}), "")
+			return err
+		}},
+		{"rename", func() error {
+			_, err := e.PatchGroup(f.ctx, id, grpPatch(map[string]any{"op": "Replace", "path": "displayName", "value": "Alpha 2"}), "")
+			return err
+		}},
+		{"path-less replace", func() error {
+			_, err := e.PatchGroup(f.ctx, id, grpPatch(map[string]any{"op": "replace", "value": map[string]any{"displayName": "Alpha 3", "members": []any{u[2]}}}), "")
+			return err
+		}},
+		{"remove all", func() error {
+			_, err := e.PatchGroup(f.ctx, id, grpPatch(map[string]any{"op": "remove", "path": "members"}), "")
+			return err
+		}},
+		{"delete", func() error { return e.DeleteGroup(f.ctx, id, "") }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			counter.mu.Lock()
+			counter.reads = 0
+			counter.mu.Unlock()
+			if err := tt.do(); err != nil {
+				t.Fatal(err)
+			}
+			if counter.reads != 0 {
+				t.Errorf("the member list was read %d times", counter.reads)
+			}
+		})
+	}
+}
+
+// TestConcurrentMemberAdds: Entra sends membership PATCHes for one group in
+// parallel; none may be lost.
+func TestConcurrentMemberAdds(t *testing.T) {
+	f := newFixture(t)
+	u := f.grpUsers(8)
+	id := f.createGroup("Alpha")["id"].(string)
+	var wg sync.WaitGroup
+	errs := make(chan error, len(u))
+	for _, uid := range u {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := f.e.PatchGroup(f.ctx, id, grpPatch(map[string]any{"op": "Add", "path": "members", "value": []any{map[string]any{"value": uid}}}), "")
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := f.grpMembers(id); !slices.Equal(got, grpSorted(u...)) {
+		t.Errorf("members %v, want all of %v", got, u)
+	}
+	g, err := f.e.GetGroup(f.ctx, id, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := g["meta"].(map[string]any)["version"]; v != ETag(int64(1+len(u))) {
+		t.Errorf("version %v after %d PATCHes", v, len(u))
+	}
 }

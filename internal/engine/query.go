@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"slices"
 	"sort"
 	"strings"
 
@@ -106,6 +107,7 @@ func (e *Engine) ListUsers(ctx context.Context, q Query) (*scim.ListResponse, er
 			}
 		}
 		if lookups, ok := plan(expr, scim.User, userIndex); ok {
+			var found []store.User
 			seen := map[string]bool{}
 			for _, l := range lookups {
 				users, err := tx.UsersBy(l.field, l.values)
@@ -115,9 +117,15 @@ func (e *Engine) ListUsers(ctx context.Context, q Query) (*scim.ListResponse, er
 				for _, u := range users {
 					if !seen[u.ID] {
 						seen[u.ID] = true
-						keep(u)
+						found = append(found, u)
 					}
 				}
+			}
+			// Several lookups (an "or") come back in lookup order; answer in
+			// creation order like a scan would.
+			slices.SortStableFunc(found, func(a, b store.User) int { return a.Created.Compare(b.Created) })
+			for _, u := range found {
+				keep(u)
 			}
 		} else if err := tx.ScanUsers(func(u store.User) error { keep(u); return ctx.Err() }); err != nil {
 			return err
@@ -197,6 +205,7 @@ func (e *Engine) ListGroups(ctx context.Context, q Query) (*scim.ListResponse, e
 			return nil
 		}
 		if lookups, ok := plan(expr, scim.Group, groupIndex); ok {
+			var found []store.Group
 			seen := map[string]bool{}
 			for _, l := range lookups {
 				groups, err := tx.GroupsBy(l.field, l.values)
@@ -206,10 +215,14 @@ func (e *Engine) ListGroups(ctx context.Context, q Query) (*scim.ListResponse, e
 				for _, g := range groups {
 					if !seen[g.ID] {
 						seen[g.ID] = true
-						if err := keep(g); err != nil {
-							return err
-						}
+						found = append(found, g)
 					}
+				}
+			}
+			slices.SortStableFunc(found, func(a, b store.Group) int { return a.Created.Compare(b.Created) })
+			for _, g := range found {
+				if err := keep(g); err != nil {
+					return err
 				}
 			}
 		} else if err := tx.ScanGroups(func(g store.Group) error {

@@ -130,8 +130,14 @@ func userFromResource(doc scim.Resource, base store.User) (store.User, error) {
 			return u, err
 		}
 	}
-	if u.Email, u.EmailType, err = pickEmail(doc); err != nil {
+	var found bool
+	if u.Email, u.EmailType, found, err = pickEmail(doc); err != nil {
 		return u, err
+	}
+	// MI requires an email of every user it provisions; a local user that
+	// never had one (a token's owner) may still be changed.
+	if !found && (base.Email != "" || base.Source != SourceLocal) {
+		return u, scim.BadRequest(scim.ScimTypeInvalidValue, `an email address is required: send emails [{"value":"…","type":"work"}] (Entra maps mail to emails[type eq "work"].value)`)
 	}
 	if av, _, ok := scim.Get(doc, "active"); ok && av != nil {
 		b, valid := scim.ParseBool(av)
@@ -149,9 +155,9 @@ func userFromResource(doc scim.Resource, base store.User) (store.User, error) {
 }
 
 // pickEmail applies MI's rule: the work address, else the primary one,
-// else the first (DESIGN §3.1). Email is required.
-func pickEmail(doc scim.Resource) (value, typ string, err error) {
-	ev, _, ok := scim.Get(doc, "emails")
+// else the first (DESIGN §3.1). found is false when there is no address.
+func pickEmail(doc scim.Resource) (value, typ string, found bool, err error) {
+	ev, _, _ := scim.Get(doc, "emails")
 	var list []any
 	switch t := ev.(type) {
 	case nil:
@@ -160,9 +166,8 @@ func pickEmail(doc scim.Resource) (value, typ string, err error) {
 	case map[string]any:
 		list = []any{t}
 	default:
-		return "", "", scim.BadRequest(scim.ScimTypeInvalidValue, "emails must be an array of objects such as [{\"value\":\"a@example.com\",\"type\":\"work\"}], got %s", kindOf(ev))
+		return "", "", false, scim.BadRequest(scim.ScimTypeInvalidValue, "emails must be an array of objects such as [{\"value\":\"a@example.com\",\"type\":\"work\"}], got %s", kindOf(ev))
 	}
-	_ = ok
 	type cand struct {
 		value, typ string
 		primary    bool
@@ -171,15 +176,15 @@ func pickEmail(doc scim.Resource) (value, typ string, err error) {
 	for i, e := range list {
 		m, isObj := e.(map[string]any)
 		if !isObj {
-			return "", "", scim.BadRequest(scim.ScimTypeInvalidValue, "emails[%d] must be an object with a value, got %s", i, kindOf(e))
+			return "", "", false, scim.BadRequest(scim.ScimTypeInvalidValue, "emails[%d] must be an object with a value, got %s", i, kindOf(e))
 		}
 		val, err := optString(m, "value")
 		if err != nil {
-			return "", "", err
+			return "", "", false, err
 		}
 		typ, err := optString(m, "type")
 		if err != nil {
-			return "", "", err
+			return "", "", false, err
 		}
 		pv, _, _ := scim.Get(m, "primary")
 		primary, _ := scim.ParseBool(pv)
@@ -188,19 +193,19 @@ func pickEmail(doc scim.Resource) (value, typ string, err error) {
 		}
 	}
 	if len(cands) == 0 {
-		return "", "", scim.BadRequest(scim.ScimTypeInvalidValue, `an email address is required: send emails [{"value":"…","type":"work"}] (Entra maps mail to emails[type eq "work"].value)`)
+		return "", "", false, nil
 	}
 	for _, c := range cands {
 		if strings.EqualFold(c.typ, "work") {
-			return c.value, c.typ, nil
+			return c.value, c.typ, true, nil
 		}
 	}
 	for _, c := range cands {
 		if c.primary {
-			return c.value, c.typ, nil
+			return c.value, c.typ, true, nil
 		}
 	}
-	return cands[0].value, cands[0].typ, nil
+	return cands[0].value, cands[0].typ, true, nil
 }
 
 // findUserType reads the optional miUserType attribute, at the top level
