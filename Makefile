@@ -20,17 +20,31 @@ FUZZ_TARGETS := \
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build test unit fuzz fuzz-short bench lint fmt vet staticcheck tidy-check clean
+.PHONY: demo newman all build test unit fuzz fuzz-short bench lint fmt vet staticcheck clean docs completions generated check-generated
 
 all: build
 
 build:
-	$(GO) build ./...
+	$(GO) build -trimpath -ldflags "-X github.com/miscim/miscim/internal/build.Version=$(VERSION)" -o bin/miscim ./cmd/miscim
 
-test: lint unit fuzz-short
+# demo: the embedded engine, served over HTTP, fed what Entra sends for the
+# bundled sample tenant (cmd/demo).
+demo: build
+	$(GO) run ./cmd/demo -miscim bin/miscim
 
-unit:
-	$(GO) test -race -count=1 $(PKGS)
+test: lint check-generated unit fuzz-short
+
+# newman (Microsoft's SCIM test collection runner) comes from the npm
+# registry into .cache/newman; the conformance test finds it there.
+NEWMAN := .cache/newman/node_modules/.bin/newman
+
+newman: $(NEWMAN)
+
+$(NEWMAN):
+	npm install --prefix .cache/newman --no-audit --no-fund --loglevel=error newman@6
+
+unit: $(NEWMAN)
+	MISCIM_REQUIRE_NEWMAN=1 $(GO) test -race -count=1 $(PKGS)
 
 lint: fmt vet staticcheck
 
@@ -56,8 +70,24 @@ fuzz:
 		$(GO) test $$pkg -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME); \
 	done
 
-bench:
+# bench runs the Go benchmarks, then the load run: serve against a trivial
+# in-memory SCIM handler in the same run, with ratios (docs/performance.md).
+bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./internal/...
+	$(GO) run ./cmd/loadgen -miscim bin/miscim -duration 10s -clients 8
+
+# docs/cli, docs/man and completions/ are generated from the command tree.
+docs completions generated:
+	$(GO) run ./cmd/gen-docs -docs docs -completions completions
+
+check-generated:
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(GO) run ./cmd/gen-docs -docs "$$tmp/docs" -completions "$$tmp/completions" && \
+	if ! diff -r docs/cli "$$tmp/docs/cli" >/dev/null || ! diff -r docs/man "$$tmp/docs/man" >/dev/null || \
+	   ! diff -r completions "$$tmp/completions" >/dev/null; then \
+		diff -r docs/cli "$$tmp/docs/cli" | head -20; \
+		echo "generated files are out of date: run 'make docs completions' and commit the result"; exit 1; \
+	fi
 
 clean:
 	rm -rf bin

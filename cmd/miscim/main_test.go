@@ -1,0 +1,146 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/miscim/miscim/internal/app"
+)
+
+var update = flag.Bool("update", false, "rewrite the expected output in the scripts")
+
+// TestMain lets the test binary run as the miscim command inside scripts,
+// so they exercise the real entry point, exit codes included.
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"miscim": func() { os.Exit(app.Main(os.Args[1:])) },
+	})
+}
+
+// TestScripts runs the end-to-end scripts in testdata/script against the
+// real binary: the embedded engine and a background `miscim serve`.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/script",
+		RequireExplicitExec: true,
+		RequireUniqueNames:  true,
+		UpdateScripts:       *update,
+		Setup: func(env *testscript.Env) error {
+			work := env.WorkDir
+			env.Setenv("HOME", work)
+			env.Setenv("XDG_CONFIG_HOME", filepath.Join(work, ".config"))
+			env.Setenv("XDG_DATA_HOME", filepath.Join(work, ".local", "share"))
+			env.Setenv("XDG_STATE_HOME", filepath.Join(work, ".local", "state"))
+			env.Setenv("NO_COLOR", "1")
+			env.Setenv("MISCIM_DB", filepath.Join(work, "miscim.db"))
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"exitcode": cmdExitcode,
+			"waitfile": cmdWaitfile,
+			"http":     cmdHTTP,
+		},
+	})
+}
+
+// exitcode N command [args...] runs a program and checks its exit code
+// (testscript's `! exec` only checks that it is not zero).
+func cmdExitcode(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exitcode N command [args...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	if err != nil {
+		ts.Fatalf("exitcode: %v", err)
+	}
+	err = ts.Exec(args[1], args[2:]...)
+	got := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		got = ee.ExitCode()
+	} else if err != nil {
+		ts.Fatalf("exitcode: %v", err)
+	}
+	if got != want {
+		ts.Fatalf("%s exited %d, want %d", args[1], got, want)
+	}
+}
+
+// waitfile FILE [ENVVAR] waits up to 20s for FILE to exist and be
+// non-empty (serve's --ready-file), then stores its first line in ENVVAR
+// and that URL's scheme://host in ENVVAR_ROOT.
+func cmdWaitfile(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 1 || len(args) > 2 {
+		ts.Fatalf("usage: waitfile FILE [ENVVAR]")
+	}
+	path := ts.MkAbs(args[0])
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		b, err := os.ReadFile(path)
+		if err == nil && len(bytes.TrimSpace(b)) > 0 {
+			if len(args) == 2 {
+				line := strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0])
+				ts.Setenv(args[1], line)
+				if u, err := url.Parse(line); err == nil {
+					ts.Setenv(args[1]+"_ROOT", u.Scheme+"://"+u.Host)
+				}
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("waitfile: %s did not appear within 20s", args[0])
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// http METHOD URL [BODYFILE] sends a request with the bearer token in $TOKEN
+// (none when empty; "@FILE" reads it from FILE) and prints "STATUS" then the
+// body on stdout, and the response headers on stderr.
+func cmdHTTP(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 || len(args) > 3 {
+		ts.Fatalf("usage: http METHOD URL [BODYFILE]")
+	}
+	var body io.Reader
+	if len(args) == 3 {
+		body = strings.NewReader(ts.ReadFile(args[2]))
+	}
+	req, err := http.NewRequest(args[0], args[1], body)
+	if err != nil {
+		ts.Fatalf("http: %v", err)
+	}
+	tok := ts.Getenv("TOKEN")
+	if strings.HasPrefix(tok, "@") {
+		tok = strings.TrimSpace(ts.ReadFile(tok[1:]))
+	}
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/scim+json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		ts.Fatalf("http: %v", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	fmt.Fprintf(ts.Stdout(), "%d\n%s\n", resp.StatusCode, b)
+	for k, v := range resp.Header {
+		fmt.Fprintf(ts.Stderr(), "%s: %s\n", k, strings.Join(v, ", "))
+	}
+}

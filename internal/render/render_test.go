@@ -1,0 +1,83 @@
+package render
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/miscim/miscim/internal/iostreams"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from golden file:\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}
+
+var sample = Table{
+	Header: []string{"userName", "active", "emails.value"},
+	Rows: [][]string{
+		{"alice@example.com", "true", "alice@example.com"},
+		{"bob", "false", "b\tob@example.com"},
+	},
+}
+
+func TestTableOnTerminal(t *testing.T) {
+	ios, _, out, _ := iostreams.Test()
+	ios.SetStdoutTTY(true)
+	if err := sample.Render(ios); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "table-tty", out.Bytes())
+}
+
+func TestTablePiped(t *testing.T) {
+	// Piped: one tab-separated record per line, no header, no styling.
+	ios, _, out, _ := iostreams.Test()
+	rows := Table{Header: sample.Header, Rows: [][]string{append([]string(nil), sample.Rows[0]...), append([]string(nil), sample.Rows[1]...)}}
+	if err := rows.Render(ios); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "table-piped", out.Bytes())
+}
+
+func TestStructured(t *testing.T) {
+	v := map[string]any{"name": "X", "list": []string{"a", "b"}, "n": 1}
+	for _, f := range []Format{FormatJSON, FormatYAML} {
+		var b bytes.Buffer
+		done, err := Structured(&b, f, v)
+		if err != nil || !done {
+			t.Fatal(err)
+		}
+		golden(t, "structured-"+string(f), b.Bytes())
+	}
+	if done, _ := Structured(&bytes.Buffer{}, FormatTable, v); done {
+		t.Error("table is rendered by the caller")
+	}
+}
+
+func TestParseFormat(t *testing.T) {
+	for in, want := range map[string]Format{"": FormatTable, "table": FormatTable, "JSON": FormatJSON, "yaml": FormatYAML} {
+		if got, err := ParseFormat(in); err != nil || got != want {
+			t.Errorf("ParseFormat(%q) = %q, %v", in, got, err)
+		}
+	}
+	if _, err := ParseFormat("xml"); err == nil {
+		t.Error("xml accepted")
+	}
+}

@@ -1,0 +1,182 @@
+// Package target turns the global connection settings (--url, --token,
+// --db, TLS and timeouts) into a SCIM client: the embedded engine served
+// in-process through the real HTTP handler, or a remote endpoint over the
+// network (DESIGN §1.1, §2). Commands get a *Target and talk SCIM through
+// its Client either way, so both modes behave identically.
+package target
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/miscim/miscim/internal/client"
+	"github.com/miscim/miscim/internal/engine"
+	"github.com/miscim/miscim/internal/server"
+	"github.com/miscim/miscim/internal/store/sqlite"
+)
+
+// EmbeddedBaseURL is the SCIM base URL of the in-process engine. The host
+// never resolves: requests go through client.HandlerTransport.
+const EmbeddedBaseURL = "http://embedded.miscim/scim/v2"
+
+// Config selects and configures a target.
+type Config struct {
+	URL    string // SCIM base URL of a remote target; "" selects the embedded engine
+	Token  string // bearer token for URL
+	DBPath string // embedded database; "" means DefaultDBPath()
+	// LogDir is the request-log directory of the embedded engine; "" means
+	// DefaultLogDir().
+	LogDir   string
+	Timeout  time.Duration // per request; 0 means client.DefaultTimeout
+	Insecure bool          // skip TLS verification (remote only)
+	CAFile   string        // extra trusted CAs, PEM (remote only)
+	Trace    io.Writer     // request/response trace (-v), token redacted
+}
+
+// Target is an open connection to the endpoint commands work on.
+type Target struct {
+	// Client speaks SCIM and the admin API to the target.
+	Client *client.Client
+	// Engine is the embedded engine, for what only it can do (tokens);
+	// nil when the target is remote.
+	Engine *engine.Engine
+	// Embedded reports the in-process engine.
+	Embedded bool
+	// DBPath is the embedded database file; "" when remote.
+	DBPath string
+
+	closers []io.Closer
+}
+
+// Open connects to the target cfg describes. The embedded engine's
+// database is created on first use. ctx bounds opening only.
+func Open(ctx context.Context, cfg Config) (*Target, error) {
+	if cfg.URL != "" {
+		c, err := client.New(client.Options{
+			BaseURL:  cfg.URL,
+			Token:    cfg.Token,
+			Timeout:  cfg.Timeout,
+			Insecure: cfg.Insecure,
+			CAFile:   cfg.CAFile,
+			Trace:    cfg.Trace,
+		})
+		if err != nil {
+			return nil, err
+		}
+		return &Target{Client: c}, nil
+	}
+
+	path := cfg.DBPath
+	if path == "" {
+		path = DefaultDBPath()
+	}
+	// 0700: the database holds token hashes and user directory data.
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("create database directory: %w", err)
+	}
+	st, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("open embedded database %s: %w", path, err)
+	}
+	logDir := cfg.LogDir
+	if logDir == "" {
+		logDir = DefaultLogDir()
+	}
+	e := engine.New(st)
+	srv := server.New(e, server.Options{LogDir: logDir})
+	c, err := client.New(client.Options{
+		BaseURL:   EmbeddedBaseURL,
+		Timeout:   cfg.Timeout,
+		Trace:     cfg.Trace,
+		Transport: client.HandlerTransport(server.LocalAdmin(srv)),
+	})
+	if err != nil {
+		return nil, errors.Join(err, srv.Close(), st.Close())
+	}
+	return &Target{
+		Client:   c,
+		Engine:   e,
+		Embedded: true,
+		DBPath:   path,
+		closers:  []io.Closer{srv, st}, // request log first, then the database
+	}, nil
+}
+
+// Close releases the embedded engine (request log, database); for a remote
+// target it does nothing. It is safe to call more than once.
+func (t *Target) Close() error {
+	var errs []error
+	for _, c := range t.closers {
+		if err := c.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	t.closers = nil
+	return errors.Join(errs...)
+}
+
+// DefaultDBPath is where the embedded database lives by default:
+// $XDG_DATA_HOME/miscim/miscim.db, else ~/.local/share/miscim/miscim.db.
+func DefaultDBPath() string { return DefaultDBPathFrom(os.Getenv) }
+
+// DefaultDBPathFrom is DefaultDBPath with the environment read through
+// getenv (tests).
+func DefaultDBPathFrom(getenv func(string) string) string {
+	return filepath.Join(xdgDir(getenv, "XDG_DATA_HOME", ".local/share"), "miscim", "miscim.db")
+}
+
+// MILogDir is Metric Insights' own SCIM request-log directory, used when
+// miscim runs on an MI host (DESIGN §3.7).
+const MILogDir = "/opt/mi/web/backend/data/temp/scim"
+
+// DefaultLogDir is the request-log directory by default: MILogDir when it
+// exists and is writable, else $XDG_STATE_HOME/miscim/scim-log, else
+// ~/.local/state/miscim/scim-log.
+func DefaultLogDir() string { return DefaultLogDirFrom(os.Getenv, MILogDir) }
+
+// DefaultLogDirFrom is DefaultLogDir with the environment read through
+// getenv and the MI directory given (tests).
+func DefaultLogDirFrom(getenv func(string) string, miDir string) string {
+	if miDir != "" && writableDir(miDir) {
+		return miDir
+	}
+	return filepath.Join(xdgDir(getenv, "XDG_STATE_HOME", ".local/state"), "miscim", "scim-log")
+}
+
+// xdgDir resolves an XDG base directory. The spec ignores relative values,
+// and so does this.
+func xdgDir(getenv func(string) string, env, fallback string) string {
+	if d := getenv(env); d != "" && filepath.IsAbs(d) {
+		return d
+	}
+	home := getenv("HOME")
+	if home == "" {
+		if h, err := os.UserHomeDir(); err == nil {
+			home = h
+		}
+	}
+	return filepath.Join(home, fallback)
+}
+
+// writableDir reports whether dir exists and a file can be created in it.
+// Permission bits are not enough (root, ACLs, read-only mounts), so it
+// tries.
+func writableDir(dir string) bool {
+	fi, err := os.Stat(dir)
+	if err != nil || !fi.IsDir() {
+		return false
+	}
+	f, err := os.CreateTemp(dir, ".miscim-probe-*")
+	if err != nil {
+		return false
+	}
+	name := f.Name()
+	f.Close()
+	os.Remove(name)
+	return true
+}
