@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // DefaultQueueSize is how many records may wait for the disk before Write
@@ -185,12 +183,6 @@ func (w *Writer) writeFile(r Record) error {
 		return fmt.Errorf("request log: %w", err)
 	}
 	_, werr := f.Write(b)
-	switch os.Getenv("XX_SYNC") {
-	case "range":
-		_ = unix.SyncFileRange(int(f.Fd()), 0, 0, unix.SYNC_FILE_RANGE_WRITE)
-	case "fdatasync":
-		_ = unix.Fdatasync(int(f.Fd()))
-	}
 	if cerr := f.Close(); werr == nil {
 		werr = cerr
 	}
