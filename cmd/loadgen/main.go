@@ -31,10 +31,13 @@ import (
 	"time"
 )
 
+var syncMode string
+
 func main() {
 	miscim := flag.String("miscim", "bin/miscim", "miscim binary to measure")
 	duration := flag.Duration("duration", 10*time.Second, "length of each measured run")
 	clients := flag.Int("clients", 8, "concurrent clients")
+	flag.StringVar(&syncMode, "sync", "full", "serve --sync mode: full or normal")
 	trivial := flag.Bool("serve-trivial", false, "internal: serve the trivial in-memory SCIM handler")
 	ready := flag.String("ready-file", "", "internal: with -serve-trivial, where to write the base URL")
 	flag.Parse()
@@ -85,13 +88,13 @@ func run(miscim string, d time.Duration, clients int) (int, error) {
 	}
 	defer stopTrivial()
 	serveURL, stopServe, err := start(dir, "serve", miscim, "serve", "--addr", "127.0.0.1:0", "--quiet",
-		"--admin-token-file", tokenFile, "--db", filepath.Join(dir, "miscim.db"), "--log-dir", filepath.Join(dir, "log"))
+		"--admin-token-file", tokenFile, "--sync", syncMode, "--db", filepath.Join(dir, "miscim.db"), "--log-dir", filepath.Join(dir, "log"))
 	if err != nil {
 		return 0, err
 	}
 	defer stopServe()
 
-	fmt.Printf("mixed Entra workload, %d clients, %s per run, loopback, SQLite synchronous=FULL\n\n", clients, d)
+	fmt.Printf("mixed Entra workload, %d clients, %s per run, loopback, SQLite synchronous=%s\n\n", clients, d, strings.ToUpper(syncMode))
 	base := measure("trivial in-memory handler", trivialURL, token, d, clients)
 	off := measure("miscim serve", serveURL, token, d, clients)
 	if err := setLogger(serveURL, token, "Y"); err != nil {

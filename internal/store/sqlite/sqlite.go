@@ -49,6 +49,7 @@ type Store struct {
 	read  *sql.DB
 
 	stmts map[*sql.DB]map[string]*sql.Stmt
+	w     *writer
 }
 
 var _ store.Store = (*Store)(nil)
@@ -117,6 +118,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err := s.prepare(ctx); err != nil {
 		return fail(err)
 	}
+	s.startWriter()
 	return s, nil
 }
 
@@ -155,6 +157,7 @@ func (s *Store) Path() string { return s.path }
 // Close closes both connection pools; the WAL is checkpointed by the last
 // connection to close.
 func (s *Store) Close() error {
+	s.stopWriter()
 	s.closeStatements()
 	err := s.read.Close()
 	if werr := s.write.Close(); err == nil {
@@ -169,10 +172,6 @@ func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
 }
 
 // Update runs fn in one write transaction.
-func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
-	return s.run(ctx, s.write, false, fn)
-}
-
 func (s *Store) run(ctx context.Context, db *sql.DB, readOnly bool, fn func(store.Tx) error) error {
 	sqlTx, err := db.BeginTx(ctx, nil)
 	if err != nil {

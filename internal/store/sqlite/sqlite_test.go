@@ -229,3 +229,63 @@ func TestWALMode(t *testing.T) {
 		t.Fatalf("foreign_keys on the read pool = %d (%v)", fk, err)
 	}
 }
+
+// TestGroupCommitIsolatesFailures runs many concurrent Updates, some of
+// which fail or panic: those write nothing, the others all land, and each
+// caller gets its own outcome.
+func TestGroupCommitIsolatesFailures(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "db"))
+	const n = 200
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			errs <- s.Update(context.Background(), func(tx store.Tx) error {
+				if err := tx.InsertUser(user(fmt.Sprint(i), fmt.Sprint("u", i))); err != nil {
+					return err
+				}
+				switch i % 10 {
+				case 3:
+					return fmt.Errorf("job %d fails", i)
+				case 7:
+					panic("job panics")
+				}
+				return nil
+			})
+		}()
+	}
+	failed := 0
+	for range n {
+		if err := <-errs; err != nil {
+			failed++
+		}
+	}
+	if failed != 2*n/10 {
+		t.Errorf("%d Updates failed, want %d", failed, 2*n/10)
+	}
+	_ = s.View(context.Background(), func(tx store.Tx) error {
+		count, _ := tx.CountUsers()
+		if count != n-failed {
+			t.Errorf("%d users stored, want %d", count, n-failed)
+		}
+		for i := 0; i < n; i++ {
+			_, err := tx.User(fmt.Sprint(i))
+			if wantGone := i%10 == 3 || i%10 == 7; wantGone != errors.Is(err, store.ErrNotFound) {
+				t.Errorf("user %d: %v", i, err)
+			}
+		}
+		return nil
+	})
+}
+
+func TestUpdateAfterClose(t *testing.T) {
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Update(context.Background(), func(store.Tx) error { return nil }); err == nil {
+		t.Fatal("Update after Close succeeded")
+	}
+}
