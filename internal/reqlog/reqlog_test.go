@@ -10,7 +10,6 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -92,22 +91,24 @@ func sampleRecord(seq uint64, at time.Time) Record {
 	}
 }
 
-func TestFileName(t *testing.T) {
+func TestSegmentName(t *testing.T) {
 	at := time.Date(2026, 11, 27, 10, 0, 0, 123456789, time.FixedZone("CET", 3600))
-	got := FileName(sampleRecord(42, at))
-	if want := "scim-20261127T090000.123456789Z-000000000042.json"; got != want {
-		t.Errorf("FileName = %s, want %s", got, want)
+	got := SegmentName(sampleRecord(42, at))
+	if want := "scim-20261127T090000.123456789Z-000000000042.jsonl"; got != want {
+		t.Errorf("SegmentName = %s, want %s", got, want)
 	}
 	// Fixed width: a whole second still has nine fraction digits.
-	got = FileName(sampleRecord(7, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)))
-	if want := "scim-20260102T030405.000000000Z-000000000007.json"; got != want {
-		t.Errorf("FileName = %s, want %s", got, want)
+	got = SegmentName(sampleRecord(7, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)))
+	if want := "scim-20260102T030405.000000000Z-000000000007.jsonl"; got != want {
+		t.Errorf("SegmentName = %s, want %s", got, want)
 	}
 }
 
-func TestWriterWritesOneFilePerRecordInOrder(t *testing.T) {
+func TestWriterAppendsRecordsInOrder(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "log", "scim")
-	w, err := NewWriter(dir, WithQueueSize(2)) // small queue: Write must block, not drop
+	// A small queue (Write must block, not drop) and small segments, so
+	// that records spread over several files.
+	w, err := NewWriter(dir, WithQueueSize(2), WithMaxSegmentBytes(4096))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,40 +142,64 @@ func TestWriterWritesOneFilePerRecordInOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(entries) != n {
-		t.Fatalf("%d files, want %d", len(entries), n)
+	if len(entries) < 2 {
+		t.Fatalf("%d segments, want several with 4 KiB segments", len(entries))
 	}
-	names := make([]string, len(entries))
-	for i, e := range entries {
-		names[i] = e.Name()
-	}
-	if !sort.StringsAreSorted(names) {
-		t.Error("ReadDir order is not sorted")
-	}
-	for i, name := range names {
-		if !strings.HasPrefix(name, "scim-") || !strings.HasSuffix(name, ".json") {
-			t.Errorf("unexpected file %s", name)
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), "scim-") || !strings.HasSuffix(e.Name(), ".jsonl") {
+			t.Errorf("unexpected file %s", e.Name())
 		}
-		b, err := os.ReadFile(filepath.Join(dir, name))
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if bytes.Contains(b, []byte("miscim_leaked")) {
-			t.Errorf("%s contains the token", name)
+			t.Errorf("%s contains the token", e.Name())
 		}
-		var r Record
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&r); err != nil {
-			t.Fatalf("%s: %v", name, err)
+		if len(b) > 4096 {
+			t.Errorf("%s is %d bytes, over the segment size", e.Name(), len(b))
 		}
-		if r.Seq != uint64(i+1) || r.Format != FormatVersion {
-			t.Errorf("%s holds seq %d format %d", name, r.Seq, r.Format)
-		}
-		info, _ := os.Stat(filepath.Join(dir, name))
+		info, _ := e.Info()
 		if perm := info.Mode().Perm(); perm != 0o640 {
-			t.Errorf("%s mode %v, want 0640", name, perm)
+			t.Errorf("%s mode %v, want 0640", e.Name(), perm)
 		}
+		// Every line is one record, strictly of the documented shape.
+		for _, line := range bytes.Split(bytes.TrimSpace(b), []byte("\n")) {
+			var r Record
+			dec := json.NewDecoder(bytes.NewReader(line))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&r); err != nil {
+				t.Fatalf("%s: %v", e.Name(), err)
+			}
+		}
+	}
+	recs, probs, err := ReadDir(dir)
+	if err != nil || len(probs) != 0 {
+		t.Fatalf("ReadDir: %v %v", err, probs)
+	}
+	if len(recs) != n {
+		t.Fatalf("%d records, want %d", len(recs), n)
+	}
+	for i, r := range recs {
+		if r.Seq != uint64(i+1) || r.Format != FormatVersion {
+			t.Errorf("record %d has seq %d format %d: segments must sort in request order", i, r.Seq, r.Format)
+		}
+	}
+}
+
+func TestReadSegmentReportsBadLines(t *testing.T) {
+	good, _ := json.Marshal(sampleRecord(1, time.Now()))
+	newer := strings.Replace(string(good), `"format":1`, `"format":9`, 1)
+	input := string(good) + "\n{truncated\n\n" + newer + "\n" + string(good) + "\n"
+	recs, probs, err := ReadSegment(strings.NewReader(input), "seg.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 2 {
+		t.Errorf("%d records, want 2", len(recs))
+	}
+	if len(probs) != 2 || probs[0].Line != 2 || probs[1].Line != 4 || !strings.Contains(probs[1].Err.Error(), "format version 9") {
+		t.Errorf("problems %v", probs)
 	}
 }
 
