@@ -30,9 +30,10 @@ type Engine struct {
 	now   func() time.Time
 	newID func() string
 
-	cacheMu  sync.Mutex
-	varCache map[string]cachedVar
-	cacheTTL time.Duration
+	cacheMu   sync.Mutex
+	varCache  map[string]cachedVar
+	authCache map[string]cachedAuth
+	cacheTTL  time.Duration
 }
 
 // Option configures an Engine.
@@ -52,11 +53,12 @@ func WithVarCacheTTL(d time.Duration) Option { return func(e *Engine) { e.cacheT
 // New returns an engine over st.
 func New(st store.Store, opts ...Option) *Engine {
 	e := &Engine{
-		store:    st,
-		now:      time.Now,
-		newID:    func() string { return uuid.NewString() },
-		varCache: map[string]cachedVar{},
-		cacheTTL: 500 * time.Millisecond,
+		store:     st,
+		now:       time.Now,
+		newID:     func() string { return uuid.NewString() },
+		varCache:  map[string]cachedVar{},
+		authCache: map[string]cachedAuth{},
+		cacheTTL:  500 * time.Millisecond,
 	}
 	for _, o := range opts {
 		o(e)

@@ -25,6 +25,8 @@ type Principal struct {
 	UserName string
 	Role     string
 	Builtin  bool // the built-in administrator: in-process calls and serve --admin-token-file
+
+	expires time.Time // of the token, for the authentication cache
 }
 
 // LocalAdmin is the built-in administrator that in-process calls run as.
@@ -123,6 +125,7 @@ func (e *Engine) Tokens(ctx context.Context) ([]TokenInfo, error) {
 // RevokeToken deletes a token; an unknown id is 404.
 func (e *Engine) RevokeToken(ctx context.Context, id string) error {
 	err := e.store.Update(ctx, func(tx store.Tx) error { return tx.DeleteToken(id) })
+	e.forgetAll()
 	if errors.Is(err, store.ErrNotFound) {
 		return scim.Errorf(404, "", "token %q not found: list tokens to see their ids", id)
 	}
@@ -137,6 +140,9 @@ func (e *Engine) Authenticate(ctx context.Context, secret string) (Principal, er
 		return Principal{}, scim.Errorf(401, "", "authentication required: send Authorization: Bearer <API token of an MI Admin>")
 	}
 	hash := hashToken(secret)
+	if p, ok := e.cachedPrincipal(hash); ok {
+		return p, nil
+	}
 	var p Principal
 	err := e.store.View(ctx, func(tx store.Tx) error {
 		tk, err := tx.TokenByHash(hash)
@@ -162,11 +168,62 @@ func (e *Engine) Authenticate(ctx context.Context, secret string) (Principal, er
 		if u.UserType != UserTypeAdmin {
 			return scim.Errorf(403, "", "the bearer token belongs to %q, a %s user: SCIM needs the API token of an Admin user", u.UserName, u.UserType)
 		}
-		p = Principal{UserID: u.ID, UserName: u.UserName, Role: u.UserType}
+		p = Principal{UserID: u.ID, UserName: u.UserName, Role: u.UserType, expires: tk.Expires}
 		return nil
 	})
 	if err != nil {
 		return Principal{}, storeError(err, "authenticate")
 	}
+	e.cachePrincipal(hash, p)
 	return p, nil
+}
+
+type cachedAuth struct {
+	p       Principal
+	read    time.Time
+	expires time.Time
+}
+
+// cachedPrincipal returns a successful authentication of the same token
+// made within the cache TTL (500ms by default), so that Entra's stream of
+// requests does not cost two queries each. A revoked token, or one whose
+// user was disabled or demoted, is refused again within that TTL — the same
+// bound as for system variables — and an expired one at once.
+func (e *Engine) cachedPrincipal(hash string) (Principal, bool) {
+	now := time.Now()
+	e.cacheMu.Lock()
+	defer e.cacheMu.Unlock()
+	c, ok := e.authCache[hash]
+	if !ok || now.Sub(c.read) >= e.cacheTTL || (!c.expires.IsZero() && !e.clock().Before(c.expires)) {
+		return Principal{}, false
+	}
+	return c.p, true
+}
+
+// forgetUser drops cached authentications of a user that changed or went
+// away, and forgetAll every one (a token was revoked): within this process
+// such changes apply at once; another process sees them within the TTL.
+func (e *Engine) forgetUser(id string) {
+	e.cacheMu.Lock()
+	defer e.cacheMu.Unlock()
+	for h, c := range e.authCache {
+		if c.p.UserID == id {
+			delete(e.authCache, h)
+		}
+	}
+}
+
+func (e *Engine) forgetAll() {
+	e.cacheMu.Lock()
+	clear(e.authCache)
+	e.cacheMu.Unlock()
+}
+
+func (e *Engine) cachePrincipal(hash string, p Principal) {
+	e.cacheMu.Lock()
+	defer e.cacheMu.Unlock()
+	if len(e.authCache) > 1024 {
+		clear(e.authCache) // a bound, not an LRU: real deployments use one or two tokens
+	}
+	e.authCache[hash] = cachedAuth{p: p, read: time.Now(), expires: p.expires}
 }

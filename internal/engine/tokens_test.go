@@ -326,3 +326,40 @@ func TestPatchTokenUserWithoutEmail(t *testing.T) {
 		t.Errorf("user %v", got)
 	}
 }
+
+// TestAuthenticationCacheFollowsChanges: a token that authenticated a
+// moment ago is refused at once once revoked, or once its user is disabled,
+// in the same process.
+func TestAuthenticationCacheFollowsChanges(t *testing.T) {
+	f := newFixture(t)
+	info, secret, err := f.e.CreateToken(f.ctx, "ops@example.com", "admin", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.e.Authenticate(f.ctx, secret); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.e.PatchUser(f.ctx, info.UserID, []byte(`{"Operations":[{"op":"replace","path":"active","value":false}]}`), ""); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.e.Authenticate(f.ctx, secret)
+	wantSCIMError(t, err, 401, "")
+
+	_, secret2, err := f.e.CreateToken(f.ctx, "ops2@example.com", "admin", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.e.Authenticate(f.ctx, secret2); err != nil {
+		t.Fatal(err)
+	}
+	tokens, _ := f.e.Tokens(f.ctx)
+	for _, tk := range tokens {
+		if tk.User == "ops2@example.com" {
+			if err := f.e.RevokeToken(f.ctx, tk.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	_, err = f.e.Authenticate(f.ctx, secret2)
+	wantSCIMError(t, err, 401, "")
+}

@@ -412,6 +412,7 @@ func (e *Engine) modifyUser(ctx context.Context, id, ifMatch string, next func(s
 		}
 		return tx.UpdateUser(u)
 	})
+	e.forgetUser(id)
 	if err != nil {
 		return nil, storeError(err, "userName")
 	}
@@ -446,5 +447,6 @@ func (e *Engine) DeleteUser(ctx context.Context, id, ifMatch string) error {
 		}
 		return nil
 	})
+	e.forgetUser(id)
 	return storeError(err, "delete user")
 }
