@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -53,6 +54,7 @@ func TestScripts(t *testing.T) {
 			"exitcode": cmdExitcode,
 			"waitfile": cmdWaitfile,
 			"http":     cmdHTTP,
+			"sleep":    cmdSleep,
 		},
 	})
 }
@@ -108,9 +110,23 @@ func cmdWaitfile(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
+// sleep DURATION waits, for changes that apply within a bound (a variable
+// set by another process applies within one second).
+func cmdSleep(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: sleep DURATION")
+	}
+	d, err := time.ParseDuration(args[0])
+	if err != nil {
+		ts.Fatalf("sleep: %v", err)
+	}
+	time.Sleep(d)
+}
+
 // http METHOD URL [BODYFILE] sends a request with the bearer token in $TOKEN
 // (none when empty; "@FILE" reads it from FILE) and prints "STATUS" then the
-// body on stdout, and the response headers on stderr.
+// body on stdout, and the response headers on stderr. When the answer is a
+// JSON object with an "id", $ID holds it afterwards.
 func cmdHTTP(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 2 || len(args) > 3 {
 		ts.Fatalf("usage: http METHOD URL [BODYFILE]")
@@ -140,6 +156,12 @@ func cmdHTTP(ts *testscript.TestScript, neg bool, args []string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	fmt.Fprintf(ts.Stdout(), "%d\n%s\n", resp.StatusCode, b)
+	var withID struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(b, &withID) == nil && withID.ID != "" {
+		ts.Setenv("ID", withID.ID)
+	}
 	for k, v := range resp.Header {
 		fmt.Fprintf(ts.Stderr(), "%s: %s\n", k, strings.Join(v, ", "))
 	}

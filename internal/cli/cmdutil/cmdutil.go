@@ -175,3 +175,13 @@ func ProfileNames(f *Factory) []string {
 	sort.Strings(names)
 	return names
 }
+
+// MaxArgs is cobra.MaximumNArgs returning a FlagError.
+func MaxArgs(n int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) > n {
+			return FlagErrorf("%s: too many arguments (%s); expected at most %s", cmd.CommandPath(), strings.Join(args[n:], " "), what)
+		}
+		return nil
+	}
+}

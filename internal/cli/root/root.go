@@ -10,6 +10,7 @@ import (
 	"github.com/miscim/miscim/internal/cli/cmdutil"
 	"github.com/miscim/miscim/internal/cli/serve"
 	"github.com/miscim/miscim/internal/cli/tokens"
+	"github.com/miscim/miscim/internal/cli/vars"
 	"github.com/miscim/miscim/internal/cli/version"
 	"github.com/miscim/miscim/internal/render"
 )
@@ -85,6 +86,7 @@ Exit codes: 0 success, 1 unexpected failure, 2 usage or input error,
 		cmd.AddCommand(c)
 	}
 	add(groupServer, serve.NewCmdServe(f, nil))
+	add(groupAdmin, vars.NewCmdVars(f))
 	add(groupAdmin, tokens.NewCmdTokens(f))
 	add(groupAdmin, version.NewCmdVersion(f, nil))
 	cmd.SetHelpCommandGroupID(groupAdmin)
