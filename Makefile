@@ -20,7 +20,7 @@ FUZZ_TARGETS := \
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: demo newman all build test unit fuzz fuzz-short bench lint fmt vet staticcheck clean docs completions generated check-generated
+.PHONY: update-golden demo newman all build test unit fuzz fuzz-short bench lint fmt vet staticcheck clean docs completions generated check-generated
 
 all: build
 
@@ -88,6 +88,11 @@ check-generated:
 		diff -r docs/cli "$$tmp/docs/cli" | head -20; \
 		echo "generated files are out of date: run 'make docs completions' and commit the result"; exit 1; \
 	fi
+
+# update-golden rewrites the golden files of every package whose tests use
+# internal/testkit; review the diff like code.
+update-golden:
+	$(GO) test $$($(GO) list -f '{{.ImportPath}} {{join .TestImports " "}}' ./... | awk '/internal\/testkit/ {print $$1}') -update
 
 clean:
 	rm -rf bin

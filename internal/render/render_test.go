@@ -2,32 +2,11 @@ package render
 
 import (
 	"bytes"
-	"flag"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/miscim/miscim/internal/iostreams"
+	"github.com/miscim/miscim/internal/testkit"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from golden file:\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
-}
 
 var sample = Table{
 	Header: []string{"userName", "active", "emails.value"},
@@ -43,7 +22,7 @@ func TestTableOnTerminal(t *testing.T) {
 	if err := sample.Render(ios); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "table-tty", out.Bytes())
+	testkit.Golden(t, "table-tty", out.Bytes())
 }
 
 func TestTablePiped(t *testing.T) {
@@ -53,7 +32,7 @@ func TestTablePiped(t *testing.T) {
 	if err := rows.Render(ios); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "table-piped", out.Bytes())
+	testkit.Golden(t, "table-piped", out.Bytes())
 }
 
 func TestStructured(t *testing.T) {
@@ -64,7 +43,7 @@ func TestStructured(t *testing.T) {
 		if err != nil || !done {
 			t.Fatal(err)
 		}
-		golden(t, "structured-"+string(f), b.Bytes())
+		testkit.Golden(t, "structured-"+string(f), b.Bytes())
 	}
 	if done, _ := Structured(&bytes.Buffer{}, FormatTable, v); done {
 		t.Error("table is rendered by the caller")

@@ -1,12 +1,8 @@
 package vars
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,26 +12,8 @@ import (
 	"github.com/miscim/miscim/internal/iostreams"
 	"github.com/miscim/miscim/internal/render"
 	"github.com/miscim/miscim/internal/scim"
+	"github.com/miscim/miscim/internal/testkit"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs:\n--- got\n%s--- want\n%s", name, got, want)
-	}
-}
 
 var at = time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 
@@ -103,7 +81,7 @@ func TestOutputs(t *testing.T) {
 			if err := tt.run(context.Background(), &opts); err != nil {
 				t.Fatal(err)
 			}
-			golden(t, tt.name, out.Bytes())
+			testkit.Golden(t, tt.name, out.Bytes())
 		})
 	}
 }
