@@ -8,8 +8,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/miscim/miscim/internal/cli/cmdutil"
+	"github.com/miscim/miscim/internal/cli/groups"
 	"github.com/miscim/miscim/internal/cli/serve"
 	"github.com/miscim/miscim/internal/cli/tokens"
+	"github.com/miscim/miscim/internal/cli/users"
 	"github.com/miscim/miscim/internal/cli/vars"
 	"github.com/miscim/miscim/internal/cli/version"
 	"github.com/miscim/miscim/internal/render"
@@ -85,6 +87,8 @@ Exit codes: 0 success, 1 unexpected failure, 2 usage or input error,
 		c.GroupID = group
 		cmd.AddCommand(c)
 	}
+	add(groupDiagnostics, users.NewCmdUsers(f))
+	add(groupDiagnostics, groups.NewCmdGroups(f))
 	add(groupServer, serve.NewCmdServe(f, nil))
 	add(groupAdmin, vars.NewCmdVars(f))
 	add(groupAdmin, tokens.NewCmdTokens(f))

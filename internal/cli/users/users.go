@@ -1,0 +1,513 @@
+// Package users implements `miscim users list|get`: read-only inspection of
+// the target's users through SCIM, so that it works the same against the
+// embedded engine, a `miscim serve` and a real Metric Insights. The MI view
+// (MI username, user type, auth method, source) comes from miscim's
+// read-only extension when the target sends it, and is "-" otherwise.
+package users
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/miscim/miscim/internal/cli/cmdutil"
+	"github.com/miscim/miscim/internal/client"
+	"github.com/miscim/miscim/internal/iostreams"
+	"github.com/miscim/miscim/internal/render"
+	"github.com/miscim/miscim/internal/scim"
+)
+
+// PageSize is how many users one request asks for while listing.
+const PageSize = 100
+
+// completionTimeout bounds shell completion: a slow or unreachable target
+// must not freeze the user's shell.
+const completionTimeout = 2 * time.Second
+
+// completionLimit caps the names offered; completion narrows by prefix
+// first, so this only matters for a very short prefix.
+const completionLimit = 200
+
+// missing is what a cell shows when the target did not send the value.
+const missing = "-"
+
+// NewCmdUsers returns the users command group.
+func NewCmdUsers(f *cmdutil.Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "users <command>",
+		Short: "Inspect the users of the target",
+		Long: `Read the target's users through SCIM, as Entra sees them, with the Metric
+Insights view beside them: MI username (prefixed while soft-deleted), user
+type, authentication method and source.
+
+The MI view comes from miscim's read-only extension
+urn:ietf:params:scim:schemas:extension:miscim:2.0:User, which the embedded
+engine and "miscim serve" send; against a real Metric Insights these
+columns may show "-".`,
+		Example: `  miscim users list
+  miscim --url https://mi.example.com/scim/v2 --token-file mi.token users get alice@example.com`,
+		Args: cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+	}
+	cmd.AddCommand(NewCmdList(f, nil), NewCmdGet(f, nil))
+	return cmd
+}
+
+// withClient opens the target for the duration of fn.
+func withClient(ctx context.Context, f *cmdutil.Factory, fn func(*client.Client) error) error {
+	t, err := f.Target(ctx)
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	return fn(t.Client)
+}
+
+// ListOptions are the inputs of listRun.
+type ListOptions struct {
+	IO     *iostreams.IOStreams
+	Format render.Format
+	Filter string
+	Limit  int // 0: all
+	Client *client.Client
+}
+
+// NewCmdList returns `users list`.
+func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) error) *cobra.Command {
+	opts := &ListOptions{IO: f.IO}
+	cmd := &cobra.Command{
+		Use:   "list [--filter SCIMFILTER] [--limit N]",
+		Short: "List users, with their Metric Insights view",
+		Long: `List the target's users, reading every page (100 users per request) unless
+--limit stops earlier. --filter is a SCIM filter (RFC 7644 §3.4.2.2) that
+the target evaluates; a filter it rejects is an input error (exit 2).
+
+Columns: USERNAME, ACTIVE (enabled/disabled), MI USERNAME (with the
+scim-deleted- prefix while soft-deleted), TYPE, AUTH, SOURCE, EMAIL (the
+address MI keeps: work, else primary, else first), ID. Piped, each user is
+one tab-separated line without header.
+
+JSON and YAML output: an array of the SCIM user resources exactly as the
+target returned them.`,
+		Example: `  miscim users list
+  miscim users list --filter 'active eq false'
+  miscim users list --filter 'userName sw "a"' --limit 10 -o json`,
+		Args: cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var err error
+			if opts.Format, err = f.Output(); err != nil {
+				return err
+			}
+			if opts.Limit < 0 {
+				return cmdutil.FlagErrorf("invalid --limit %d: use a positive number, or 0 for all users", opts.Limit)
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return withClient(cmd.Context(), f, func(c *client.Client) error {
+				opts.Client = c
+				return listRun(cmd.Context(), opts)
+			})
+		},
+	}
+	cmd.Flags().StringVar(&opts.Filter, "filter", "", `SCIM filter evaluated by the target, e.g. 'userName eq "alice@example.com"'`)
+	cmd.Flags().IntVar(&opts.Limit, "limit", 0, "stop after N users (0: all)")
+	return cmd
+}
+
+func listRun(ctx context.Context, opts *ListOptions) error {
+	users := []scim.Resource{} // JSON: [] rather than null when none match
+	err := Collect(ctx, opts.Client, client.Users, client.ListParams{Filter: opts.Filter}, opts.Limit, func(r scim.Resource) {
+		users = append(users, r)
+	})
+	if err != nil {
+		return FilterError(err, opts.Filter)
+	}
+	if done, err := render.Structured(opts.IO.Out, opts.Format, users); done {
+		return err
+	}
+	if len(users) == 0 {
+		if opts.IO.IsStdoutTTY() {
+			fmt.Fprintln(opts.IO.ErrOut, "no users matched")
+		}
+		return nil
+	}
+	t := render.Table{Header: []string{"username", "active", "mi username", "type", "auth", "source", "email", "id"}}
+	for _, u := range users {
+		v := view(u)
+		t.Rows = append(t.Rows, []string{v.UserName, v.Active, v.MIUsername, v.UserType, v.AuthMethod, v.Source, v.Email, v.ID})
+	}
+	return t.Render(opts.IO)
+}
+
+// errStop ends a ListAll walk once the limit is reached.
+var errStop = errors.New("limit reached")
+
+// Collect pages through a resource (client.Users, client.Groups) 100 at a
+// time, stopping after limit resources (0: all).
+func Collect(ctx context.Context, c *client.Client, resource string, p client.ListParams, limit int, fn func(scim.Resource)) error {
+	size := PageSize
+	if limit > 0 && limit < size {
+		size = limit // do not fetch 100 users to show 5
+	}
+	n := 0
+	err := c.ListAll(ctx, resource, p, size, func(r scim.Resource) error {
+		fn(r)
+		if n++; limit > 0 && n >= limit {
+			return errStop
+		}
+		return nil
+	})
+	if errors.Is(err, errStop) {
+		return nil
+	}
+	return err
+}
+
+// FilterError turns the target's rejection of a --filter (400, normally
+// scimType invalidFilter) into an input error (exit 2) carrying the
+// server's own detail. A 400 without a filter is not the user's doing and
+// passes through.
+func FilterError(err error, filter string) error {
+	var se *scim.Error
+	if filter == "" || !errors.As(err, &se) || se.Status != 400 {
+		return err
+	}
+	return &cmdutil.InputError{
+		Err:   fmt.Errorf("the target rejected the filter %q: %s", filter, se.Detail),
+		Hints: []string{`SCIM filters look like: userName eq "alice@example.com", userName sw "a" and active eq true`},
+	}
+}
+
+// GetOptions are the inputs of getRun.
+type GetOptions struct {
+	IO     *iostreams.IOStreams
+	Format render.Format
+	Arg    string // id or userName
+	Client *client.Client
+}
+
+// NewCmdGet returns `users get`.
+func NewCmdGet(f *cmdutil.Factory, runF func(context.Context, *GetOptions) error) *cobra.Command {
+	opts := &GetOptions{IO: f.IO}
+	return &cobra.Command{
+		Use:   "get ID|USERNAME",
+		Short: "Show one user, with its Metric Insights view",
+		Long: `Show one user, found by id (GET /Users/ID) or, when no user has that id,
+by userName (filter userName eq "USERNAME", case-insensitive as Entra's
+match query). No such user is an input error (exit 2).
+
+On a terminal: one "attribute: value" line per attribute, the MI view
+included; piped: "attribute<TAB>value" lines. JSON and YAML output: the
+SCIM user resource exactly as the target returned it.`,
+		Example: `  miscim users get alice@example.com
+  miscim users get 2819c223-7f76-453a-919d-413861904646 -o json`,
+		Args:              IDArg("the user's id or userName (see `miscim users list`)"),
+		ValidArgsFunction: CompleteNames(f, client.Users, "userName"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var err error
+			if opts.Format, err = f.Output(); err != nil {
+				return err
+			}
+			opts.Arg = args[0]
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return withClient(cmd.Context(), f, func(c *client.Client) error {
+				opts.Client = c
+				return getRun(cmd.Context(), opts)
+			})
+		},
+	}
+}
+
+// IDArg is ExactArgs(1) that also refuses an empty argument, which would
+// turn GET /Users/{id} into a list of everyone.
+func IDArg(what string) cobra.PositionalArgs {
+	exact := cmdutil.ExactArgs(1, what)
+	return func(cmd *cobra.Command, args []string) error {
+		if err := exact(cmd, args); err != nil {
+			return err
+		}
+		if strings.TrimSpace(args[0]) == "" {
+			return cmdutil.FlagErrorf("%s: the argument is empty; expected %s", cmd.CommandPath(), what)
+		}
+		return nil
+	}
+}
+
+func getRun(ctx context.Context, opts *GetOptions) error {
+	u, err := find(ctx, opts.Client, opts.Arg)
+	if err != nil {
+		return err
+	}
+	if done, err := render.Structured(opts.IO.Out, opts.Format, u); done {
+		return err
+	}
+	v := view(u)
+	return WriteFields(opts.IO, []Field{
+		{"id", v.ID},
+		{"userName", v.UserName},
+		{"externalId", v.ExternalID},
+		{"active", v.Active},
+		{"name.givenName", v.GivenName},
+		{"name.familyName", v.FamilyName},
+		{"email", v.Email},
+		{"miUsername", v.MIUsername},
+		{"userType", v.UserType},
+		{"authMethod", v.AuthMethod},
+		{"source", v.Source},
+		{"meta.created", v.Created},
+		{"meta.lastModified", v.LastModified},
+	})
+}
+
+// find returns the user whose id is arg or, failing that, whose userName
+// is arg. Not found is an *cmdutil.InputError.
+func find(ctx context.Context, c *client.Client, arg string) (scim.Resource, error) {
+	u, err := c.Get(ctx, client.Users, arg, client.ListParams{})
+	if err == nil {
+		return u, nil
+	}
+	if !notAnID(err) {
+		return nil, err
+	}
+	lr, err := c.List(ctx, client.Users, client.ListParams{Filter: "userName eq " + Quote(arg)})
+	if err != nil {
+		return nil, err
+	}
+	switch len(lr.Resources) {
+	case 0:
+		return nil, &cmdutil.InputError{
+			Err:   fmt.Errorf("no user has the id or userName %q", arg),
+			Hints: []string{"run `miscim users list` to see the users of the target"},
+		}
+	case 1:
+		return lr.Resources[0], nil
+	}
+	// userName is unique case-insensitively in MI; a target that is not
+	// strict gets the exact spelling, else the choice is the user's.
+	ids := make([]string, 0, len(lr.Resources))
+	for _, r := range lr.Resources {
+		if Str(r, "userName") == arg {
+			return r, nil
+		}
+		ids = append(ids, Str(r, "id"))
+	}
+	return nil, &cmdutil.InputError{
+		Err:   fmt.Errorf("%d users have the userName %q: ids %s", len(ids), arg, strings.Join(ids, ", ")),
+		Hints: []string{"pass the id instead: miscim users get ID"},
+	}
+}
+
+// notAnID reports an answer to GET /Users/{arg} that means "no resource
+// with that id": 404, or 400 from servers that reject an id of the wrong
+// form (a user name where a number is expected).
+func notAnID(err error) bool {
+	var se *scim.Error
+	return errors.As(err, &se) && (se.Status == 404 || se.Status == 400)
+}
+
+// Quote writes s as a SCIM filter string literal, which is JSON's string
+// syntax (RFC 7644 §3.4.2.2).
+func Quote(s string) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // keep <, > and & readable in traces
+	_ = enc.Encode(s)        // a string always encodes
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// userView is the flat, display-ready form of a user resource: every
+// value a string, "-" where the target sent nothing.
+type userView struct {
+	ID, UserName, ExternalID, Active, GivenName, FamilyName, Email string
+	MIUsername, UserType, AuthMethod, Source                       string
+	Created, LastModified                                          string
+}
+
+// view flattens a user resource for display.
+func view(u scim.Resource) userView {
+	name, _ := get(u, "name").(map[string]any)
+	meta, _ := get(u, "meta").(map[string]any)
+	ext := extension(u)
+	return userView{
+		ID:           cell(Str(u, "id")),
+		UserName:     cell(Str(u, "userName")),
+		ExternalID:   cell(Str(u, "externalId")),
+		Active:       activeText(u),
+		GivenName:    cell(Str(name, "givenName")),
+		FamilyName:   cell(Str(name, "familyName")),
+		Email:        cell(email(u)),
+		MIUsername:   cell(Str(ext, "miUsername")),
+		UserType:     cell(Str(ext, "userType")),
+		AuthMethod:   cell(Str(ext, "authMethod")),
+		Source:       cell(Str(ext, "source")),
+		Created:      cell(Str(meta, "created")),
+		LastModified: cell(Str(meta, "lastModified")),
+	}
+}
+
+// extension returns miscim's extension object, or nil when the target
+// does not send it (a real MI may not).
+func extension(u scim.Resource) map[string]any {
+	ext, _ := get(u, scim.MiscimUserSchema).(map[string]any)
+	return ext
+}
+
+// activeText reads active the lenient way the engine does ("True", "1"…);
+// an absent active is shown as missing rather than guessed.
+func activeText(u scim.Resource) string {
+	v := get(u, "active")
+	if v == nil {
+		return missing
+	}
+	b, ok := scim.ParseBool(v)
+	switch {
+	case !ok:
+		return fmt.Sprint(v)
+	case b:
+		return "enabled"
+	}
+	return "disabled"
+}
+
+// email picks the address MI keeps (DESIGN §3.1): the work one, else the
+// primary one, else the first.
+func email(u scim.Resource) string {
+	list, _ := get(u, "emails").([]any)
+	var primary, first string
+	for _, e := range list {
+		m, ok := e.(map[string]any)
+		if !ok {
+			continue
+		}
+		v := Str(m, "value")
+		if v == "" {
+			continue
+		}
+		if strings.EqualFold(Str(m, "type"), "work") {
+			return v
+		}
+		if b, _ := scim.ParseBool(get(m, "primary")); b && primary == "" {
+			primary = v
+		}
+		if first == "" {
+			first = v
+		}
+	}
+	if primary != "" {
+		return primary
+	}
+	return first
+}
+
+// get reads a member case-insensitively (RFC 7643 §2.1); nil obj is fine.
+func get(obj map[string]any, key string) any {
+	if obj == nil {
+		return nil
+	}
+	v, _, _ := scim.Get(obj, key)
+	return v
+}
+
+// Str reads a string member case-insensitively; anything else is "".
+func Str(obj map[string]any, key string) string {
+	s, _ := get(obj, key).(string)
+	return s
+}
+
+func cell(s string) string {
+	if s == "" {
+		return missing
+	}
+	return s
+}
+
+// Field is one line of a key/value block.
+type Field struct{ Key, Value string }
+
+// WriteFields prints a key/value block: aligned "key: value" lines on a
+// terminal; piped, "key<TAB>value" lines so that scripts can cut -f2.
+func WriteFields(ios *iostreams.IOStreams, fields []Field) error {
+	clean := strings.NewReplacer("\t", " ", "\n", " ", "\r", " ")
+	var b strings.Builder
+	if !ios.IsStdoutTTY() {
+		for _, f := range fields {
+			b.WriteString(f.Key + "\t" + clean.Replace(f.Value) + "\n")
+		}
+	} else {
+		width := 0
+		for _, f := range fields {
+			width = max(width, len(f.Key)+1)
+		}
+		th := render.NewTheme(ios)
+		for _, f := range fields {
+			// Pad before styling: escape sequences have no width.
+			pad := strings.Repeat(" ", width-len(f.Key)-1+2)
+			b.WriteString(th.Bold.Render(f.Key+":") + pad + clean.Replace(f.Value) + "\n")
+		}
+	}
+	_, err := fmt.Fprint(ios.Out, b.String())
+	return err
+}
+
+// CompleteNames returns a completion function offering the values of attr
+// (userName, displayName) of a resource, each with its id as description,
+// narrowed by the typed prefix. It reads with a 2-second timeout: a slow
+// or unreachable target must not freeze the shell, and completion never
+// fails loudly, so every error yields no suggestions.
+func CompleteNames(f *cmdutil.Factory, resource, attr string) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		if len(args) > 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		ctx := cmd.Context()
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		ctx, cancel := context.WithTimeout(ctx, completionTimeout)
+		defer cancel()
+		var out []cobra.Completion
+		_ = withClient(ctx, f, func(c *client.Client) error {
+			out = Names(ctx, c, resource, attr, toComplete)
+			return nil
+		})
+		return out, cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+// Names lists up to 200 values of attr starting with prefix (any case),
+// each with the resource's id as description. Only attr is asked for, so
+// groups are read without members. A target that rejects "sw" is asked
+// for everything and the prefix applied here.
+func Names(ctx context.Context, c *client.Client, resource, attr, prefix string) []cobra.Completion {
+	var out []cobra.Completion
+	add := func(r scim.Resource) {
+		if n := Str(r, attr); n != "" && strings.HasPrefix(strings.ToLower(n), strings.ToLower(prefix)) {
+			out = append(out, cobra.CompletionWithDesc(n, Str(r, "id")))
+		}
+	}
+	p := client.ListParams{Attributes: []string{attr}}
+	if prefix != "" {
+		p.Filter = attr + " sw " + Quote(prefix)
+	}
+	if err := Collect(ctx, c, resource, p, completionLimit, add); err != nil && prefix != "" {
+		// Here the limit counts matches, not users read; the 2-second
+		// deadline bounds the walk.
+		out = nil
+		p.Filter = ""
+		_ = c.ListAll(ctx, resource, p, PageSize, func(r scim.Resource) error {
+			if add(r); len(out) >= completionLimit {
+				return errStop
+			}
+			return nil
+		})
+	}
+	return out
+}
