@@ -58,21 +58,19 @@ func NewFactory(ios *iostreams.IOStreams, env config.Env) *cmdutil.Factory {
 		once.Do(func() { resolved, resolveErr = config.Resolve(*flags, env) })
 		return resolved, resolveErr
 	}
-	f.Target = func(ctx context.Context) (*target.Target, error) {
+	open := func(ctx context.Context, retries int) (*target.Target, error) {
 		r, err := f.Config()
 		if err != nil {
 			return nil, err
 		}
-		cfg := target.Config{URL: r.URL, Token: r.Token, DBPath: r.DB, Timeout: r.Timeout, Insecure: r.Insecure, CAFile: r.CAFile}
+		cfg := target.Config{URL: r.URL, Token: r.Token, DBPath: r.DB, Timeout: r.Timeout, Insecure: r.Insecure, CAFile: r.CAFile, Retries: retries}
 		if r.Verbose {
 			cfg.Trace = ios.ErrOut
 		}
-		t, err := target.Open(ctx, cfg)
-		if err != nil {
-			return nil, err
-		}
-		return t, nil
+		return target.Open(ctx, cfg)
 	}
+	f.Target = func(ctx context.Context) (*target.Target, error) { return open(ctx, 0) }
+	f.ProbeTarget = func(ctx context.Context) (*target.Target, error) { return open(ctx, -1) }
 	return f
 }
 
@@ -107,13 +105,14 @@ func ExitCode(ctx context.Context, err error) int {
 	var flagErr *cmdutil.FlagError
 	var inputErr *cmdutil.InputError
 	var cfgErr *config.Error
+	var targetErr *target.ConfigError
 	var scimErr *scim.Error
 	switch {
 	case errors.As(err, &exitErr):
 		return exitErr.Code
 	case errors.Is(err, context.Canceled) || ctx.Err() != nil:
 		return ExitInterrupted
-	case errors.As(err, &flagErr), errors.As(err, &inputErr), errors.As(err, &cfgErr):
+	case errors.As(err, &flagErr), errors.As(err, &inputErr), errors.As(err, &cfgErr), errors.As(err, &targetErr):
 		return ExitUsage
 	case errors.Is(err, client.ErrUnavailable):
 		return ExitUnavailable

@@ -16,6 +16,7 @@ import (
 	"github.com/miscim/miscim/internal/config"
 	"github.com/miscim/miscim/internal/iostreams"
 	"github.com/miscim/miscim/internal/scim"
+	"github.com/miscim/miscim/internal/target"
 )
 
 func testEnv() config.Env {
@@ -76,6 +77,7 @@ func TestExitCodes(t *testing.T) {
 		{"503", ctx, &scim.Error{Status: 503}, ExitUnavailable},
 		{"unavailable", ctx, &client.UnavailableError{Method: "GET", URL: "https://x/scim/v2", Err: errors.New("connection refused")}, ExitUnavailable},
 		{"interrupted", canceled, context.Canceled, ExitInterrupted},
+		{"bad target URL", ctx, &target.ConfigError{Err: errors.New(`scheme "ftp" is not supported`)}, ExitUsage},
 	}
 	for _, tt := range tests {
 		if got := ExitCode(tt.ctx, tt.err); got != tt.want {

@@ -36,7 +36,18 @@ type Config struct {
 	Insecure bool          // skip TLS verification (remote only)
 	CAFile   string        // extra trusted CAs, PEM (remote only)
 	Trace    io.Writer     // request/response trace (-v), token redacted
+	// Retries is how often a failed idempotent request is retried (remote
+	// only); 0 means client.DefaultRetries, negative none (test-connection
+	// probes once, as Entra does).
+	Retries int
 }
+
+// ConfigError is a target setting that cannot work: a malformed URL, an
+// unreadable CA file. Commands exit 2 on it.
+type ConfigError struct{ Err error }
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
 
 // Target is an open connection to the endpoint commands work on.
 type Target struct {
@@ -64,9 +75,10 @@ func Open(ctx context.Context, cfg Config) (*Target, error) {
 			Insecure: cfg.Insecure,
 			CAFile:   cfg.CAFile,
 			Trace:    cfg.Trace,
+			Retries:  cfg.Retries,
 		})
 		if err != nil {
-			return nil, err
+			return nil, &ConfigError{Err: err}
 		}
 		return &Target{Client: c}, nil
 	}

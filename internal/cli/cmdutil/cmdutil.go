@@ -30,6 +30,9 @@ type Factory struct {
 	Config func() (config.Resolved, error)
 	// Target opens the target the settings name; the caller closes it.
 	Target func(ctx context.Context) (*target.Target, error)
+	// ProbeTarget is Target without retries: diagnostics send each probe
+	// once, as Entra does.
+	ProbeTarget func(ctx context.Context) (*target.Target, error)
 }
 
 // Output returns the -o format.

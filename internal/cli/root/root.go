@@ -10,6 +10,7 @@ import (
 	"github.com/miscim/miscim/internal/cli/cmdutil"
 	"github.com/miscim/miscim/internal/cli/groups"
 	"github.com/miscim/miscim/internal/cli/serve"
+	"github.com/miscim/miscim/internal/cli/testconnection"
 	"github.com/miscim/miscim/internal/cli/tokens"
 	"github.com/miscim/miscim/internal/cli/users"
 	"github.com/miscim/miscim/internal/cli/vars"
@@ -87,6 +88,7 @@ Exit codes: 0 success, 1 unexpected failure, 2 usage or input error,
 		c.GroupID = group
 		cmd.AddCommand(c)
 	}
+	add(groupDiagnostics, testconnection.NewCmdTestConnection(f, nil))
 	add(groupDiagnostics, users.NewCmdUsers(f))
 	add(groupDiagnostics, groups.NewCmdGroups(f))
 	add(groupServer, serve.NewCmdServe(f, nil))
