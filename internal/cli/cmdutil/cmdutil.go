@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/miscim/miscim/internal/client"
 	"github.com/miscim/miscim/internal/config"
 	"github.com/miscim/miscim/internal/iostreams"
 	"github.com/miscim/miscim/internal/render"
@@ -33,6 +34,17 @@ type Factory struct {
 	// ProbeTarget is Target without retries: diagnostics send each probe
 	// once, as Entra does.
 	ProbeTarget func(ctx context.Context) (*target.Target, error)
+}
+
+// WithClient opens the target for the duration of fn and gives fn its
+// SCIM client.
+func (f *Factory) WithClient(ctx context.Context, fn func(*client.Client) error) error {
+	t, err := f.Target(ctx)
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	return fn(t.Client)
 }
 
 // Output returns the -o format.

@@ -49,16 +49,6 @@ them, so that listing never loads memberships; only "groups members" does.`,
 	return cmd
 }
 
-// withClient opens the target for the duration of fn.
-func withClient(ctx context.Context, f *cmdutil.Factory, fn func(*client.Client) error) error {
-	t, err := f.Target(ctx)
-	if err != nil {
-		return err
-	}
-	defer t.Close()
-	return fn(t.Client)
-}
-
 // ListOptions are the inputs of listRun.
 type ListOptions struct {
 	IO     *iostreams.IOStreams
@@ -98,7 +88,7 @@ target returned them (without members).`,
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
-			return withClient(cmd.Context(), f, func(c *client.Client) error {
+			return f.WithClient(cmd.Context(), func(c *client.Client) error {
 				opts.Client = c
 				return listRun(cmd.Context(), opts)
 			})
@@ -169,7 +159,7 @@ exactly as the target returned it (without members).`,
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
-			return withClient(cmd.Context(), f, func(c *client.Client) error {
+			return f.WithClient(cmd.Context(), func(c *client.Client) error {
 				opts.Client = c
 				return getRun(cmd.Context(), opts)
 			})
@@ -298,7 +288,7 @@ returned them ({"value","display",...}; value is the user id).`,
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
-			return withClient(cmd.Context(), f, func(c *client.Client) error {
+			return f.WithClient(cmd.Context(), func(c *client.Client) error {
 				opts.Client = c
 				return membersRun(cmd.Context(), opts)
 			})

@@ -58,16 +58,6 @@ columns may show "-".`,
 	return cmd
 }
 
-// withClient opens the target for the duration of fn.
-func withClient(ctx context.Context, f *cmdutil.Factory, fn func(*client.Client) error) error {
-	t, err := f.Target(ctx)
-	if err != nil {
-		return err
-	}
-	defer t.Close()
-	return fn(t.Client)
-}
-
 // ListOptions are the inputs of listRun.
 type ListOptions struct {
 	IO     *iostreams.IOStreams
@@ -109,7 +99,7 @@ target returned them.`,
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
-			return withClient(cmd.Context(), f, func(c *client.Client) error {
+			return f.WithClient(cmd.Context(), func(c *client.Client) error {
 				opts.Client = c
 				return listRun(cmd.Context(), opts)
 			})
@@ -218,7 +208,7 @@ SCIM user resource exactly as the target returned it.`,
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
-			return withClient(cmd.Context(), f, func(c *client.Client) error {
+			return f.WithClient(cmd.Context(), func(c *client.Client) error {
 				opts.Client = c
 				return getRun(cmd.Context(), opts)
 			})
@@ -474,7 +464,7 @@ func CompleteNames(f *cmdutil.Factory, resource, attr string) cobra.CompletionFu
 		ctx, cancel := context.WithTimeout(ctx, completionTimeout)
 		defer cancel()
 		var out []cobra.Completion
-		_ = withClient(ctx, f, func(c *client.Client) error {
+		_ = f.WithClient(ctx, func(c *client.Client) error {
 			out = Names(ctx, c, resource, attr, toComplete)
 			return nil
 		})

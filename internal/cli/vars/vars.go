@@ -75,13 +75,10 @@ func run(cmd *cobra.Command, f *cmdutil.Factory, opts *Options, runF func(contex
 	if runF != nil {
 		return runF(ctx, opts)
 	}
-	t, err := f.Target(ctx)
-	if err != nil {
-		return err
-	}
-	defer t.Close()
-	opts.API = t.Client
-	return explain(fn(ctx, opts))
+	return explain(f.WithClient(ctx, func(c *client.Client) error {
+		opts.API = c
+		return fn(ctx, opts)
+	}))
 }
 
 // explain turns the admin API's answers into the documented exit codes: an

@@ -166,29 +166,18 @@ func (s *Store) Close() error {
 	return err
 }
 
-// View runs fn in a read transaction (a consistent snapshot under WAL).
+// View runs fn in a read transaction (a consistent snapshot under WAL),
+// on the read pool, beside the writer. Writes go through Update (commit.go).
 func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
-	return s.run(ctx, s.read, true, fn)
-}
-
-// Update runs fn in one write transaction.
-func (s *Store) run(ctx context.Context, db *sql.DB, readOnly bool, fn func(store.Tx) error) error {
-	sqlTx, err := db.BeginTx(ctx, nil)
+	sqlTx, err := s.read.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
-	t := &tx{ctx: ctx, tx: sqlTx, s: s, db: db, readOnly: readOnly}
-	if err := fn(t); err != nil {
-		_ = sqlTx.Rollback()
-		return err
+	err = fn(&tx{ctx: ctx, tx: sqlTx, s: s, db: s.read, readOnly: true})
+	if rerr := sqlTx.Rollback(); err == nil && rerr != nil {
+		err = fmt.Errorf("end read transaction: %w", rerr)
 	}
-	if readOnly {
-		return sqlTx.Rollback()
-	}
-	if err := sqlTx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
+	return err
 }
 
 // isUniqueViolation reports a UNIQUE constraint failure.
