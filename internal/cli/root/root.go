@@ -41,10 +41,14 @@ given with --url, such as a real MI or a running "miscim serve".
 Exit codes: 0 success, 1 unexpected failure, 2 usage or input error,
 3 problems found, 4 authentication rejected, 5 target unavailable,
 130 interrupted.`,
-		Example: `  # serve the embedded engine for Entra or a test harness
-  miscim serve --addr 127.0.0.1:8080
+		Example: `  # check a Metric Insights endpoint the way Entra's Test Connection does
+  miscim test-connection --url https://mi.example.com/scim/v2 --token-file mi.token
 
-  # create an Admin API token for it
+  # delete MI users on soft delete instead of disabling them
+  miscim vars set SCIM_REMOVE_USER_ON_SOFT_DELETE Y
+
+  # serve the embedded engine, and create an Admin API token for it
+  miscim serve --addr 127.0.0.1:8080 &
   miscim tokens create --user admin@example.com --role admin`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
