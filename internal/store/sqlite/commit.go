@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"sync"
@@ -110,14 +111,16 @@ func (s *Store) runBatch(batch []*writeJob) {
 		finish(fmt.Errorf("begin transaction: %w", err))
 		return
 	}
+	stmt := func(q string) *sql.Stmt { return sqlTx.Stmt(s.stmts[s.write][q]) }
+	savepoint, release, rollbackTo := stmt(qSavepoint), stmt(qRelease), stmt(qRollbackTo)
 	for i, j := range batch {
-		if _, err := sqlTx.Exec(`SAVEPOINT job`); err != nil {
+		if _, err := savepoint.Exec(); err != nil {
 			results[i] = fmt.Errorf("savepoint: %w", err)
 			continue
 		}
 		err := runJob(j, &tx{ctx: j.ctx, tx: sqlTx, s: s, db: s.write})
 		if err != nil {
-			if _, rerr := sqlTx.Exec(`ROLLBACK TO job`); rerr != nil {
+			if _, rerr := rollbackTo.Exec(); rerr != nil {
 				// The transaction cannot be trusted any more: abandon the
 				// whole batch.
 				_ = sqlTx.Rollback()
@@ -127,7 +130,7 @@ func (s *Store) runBatch(batch []*writeJob) {
 			}
 			results[i] = err
 		}
-		if _, err := sqlTx.Exec(`RELEASE job`); err != nil {
+		if _, err := release.Exec(); err != nil {
 			_ = sqlTx.Rollback()
 			finish(fmt.Errorf("release savepoint: %w", err))
 			return
@@ -152,6 +155,13 @@ func (s *Store) runBatch(batch []*writeJob) {
 		j.done <- results[i]
 	}
 }
+
+// Savepoint statements, prepared once like every other statement.
+var (
+	qSavepoint  = sqlq(`SAVEPOINT job`)
+	qRelease    = sqlq(`RELEASE job`)
+	qRollbackTo = sqlq(`ROLLBACK TO job`)
+)
 
 // errOK marks a job that succeeded before the commit decides its fate.
 var errOK = errors.New("ok")
