@@ -22,9 +22,9 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/term"
+
 	"github.com/miscim/miscim/internal/client"
-	"github.com/miscim/miscim/internal/iostreams"
-	"github.com/miscim/miscim/internal/render"
 	"github.com/miscim/miscim/internal/scim"
 )
 
@@ -193,41 +193,35 @@ func run(miscim string) error {
 	step("8. Grady is assigned again: active true on the same id re-creates the user")
 	mustPatch(ctx, c, client.Users, grady, patch(op("Replace", "active", "True")))
 
-	step("Result: the Metric Insights view (what `miscim users list` shows)")
-	ios := iostreams.System(os.Getenv)
-	table := render.Table{Header: []string{"userName", "active", "MI username", "type", "auth", "email"}}
-	err = c.ListAll(ctx, client.Users, client.ListParams{}, 100, func(r scim.Resource) error {
-		ext, _ := r[scim.MiscimUserSchema].(map[string]any)
-		email := ""
-		if es, ok := r["emails"].([]any); ok && len(es) > 0 {
-			email, _ = es[0].(map[string]any)["value"].(string)
+	tokenFile := filepath.Join(dir, "token")
+	if err := os.WriteFile(tokenFile, []byte(token), 0o600); err != nil {
+		return err
+	}
+	cli := func(args ...string) error {
+		fmt.Printf("\n$ miscim %s\n", strings.Join(args, " "))
+		cmd := exec.Command(miscim, append([]string{"--url", base, "--token-file", tokenFile}, args...)...)
+		cmd.Env = os.Environ()
+		if term.IsTerminal(int(os.Stdout.Fd())) {
+			// Our output goes to a terminal through this process; let the
+			// command know, so it draws tables rather than tab-separated lines.
+			cmd.Env = append(cmd.Env, "MISCIM_FORCE_TTY=1")
 		}
-		table.Rows = append(table.Rows, []string{fmt.Sprint(r["userName"]), fmt.Sprint(r["active"]), fmt.Sprint(ext["miUsername"]), fmt.Sprint(ext["userType"]), fmt.Sprint(ext["authMethod"]), email})
-		return nil
-	})
-	if err != nil {
-		return err
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		return cmd.Run()
 	}
-	fmt.Println()
-	ios.SetStdoutTTY(true)
-	if err := table.Render(ios); err != nil {
-		return err
-	}
-	groups := render.Table{Header: []string{"group", "alias (externalId)", "members"}}
-	err = c.ListAll(ctx, client.Groups, client.ListParams{}, 100, func(r scim.Resource) error {
-		var names []string
-		ms, _ := r["members"].([]any)
-		for _, m := range ms {
-			names = append(names, fmt.Sprint(m.(map[string]any)["display"]))
+	step("Result, read back through SCIM with miscim's own commands (--url %s)", base)
+	for _, args := range [][]string{
+		{"users", "list"},
+		{"groups", "list"},
+		{"groups", "members", "MI Analysts"},
+		{"vars", "list"},
+		{"test-connection", "--entra-only"},
+	} {
+		if err := cli(args...); err != nil {
+			return fmt.Errorf("miscim %s: %w", strings.Join(args, " "), err)
 		}
-		groups.Rows = append(groups.Rows, []string{fmt.Sprint(r["displayName"]), fmt.Sprint(r["externalId"]), strings.Join(names, ", ")})
-		return nil
-	})
-	if err != nil {
-		return err
 	}
-	fmt.Println()
-	return groups.Render(ios)
+	return nil
 }
 
 func op(name, path string, value any) map[string]any {
