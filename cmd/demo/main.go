@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -198,7 +199,14 @@ func run(miscim string) error {
 		return err
 	}
 	cli := func(args ...string) error {
-		fmt.Printf("\n$ miscim %s\n", strings.Join(args, " "))
+		shown := make([]string, len(args))
+		for i, a := range args {
+			shown[i] = a
+			if strings.ContainsAny(a, " \t") {
+				shown[i] = strconv.Quote(a)
+			}
+		}
+		fmt.Printf("\n$ miscim %s\n", strings.Join(shown, " "))
 		cmd := exec.Command(miscim, append([]string{"--url", base, "--token-file", tokenFile}, args...)...)
 		cmd.Env = os.Environ()
 		if term.IsTerminal(int(os.Stdout.Fd())) {
