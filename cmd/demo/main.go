@@ -131,7 +131,7 @@ func run(miscim string) error {
 	step("4. Initial cycle: match each user by userName, then create it; then groups and members")
 	ids := map[string]string{}
 	for _, u := range t.Users {
-		lr, err := c.List(ctx, client.Users, client.ListParams{Filter: fmt.Sprintf("userName eq %q", u.UPN)})
+		lr, err := c.List(ctx, client.Users, client.ListParams{Filter: "userName eq " + scim.QuoteString(u.UPN)})
 		if err != nil {
 			return err
 		}
@@ -156,7 +156,7 @@ func run(miscim string) error {
 	}
 	groupIDs := map[string]string{}
 	for _, g := range t.Groups {
-		if _, err := c.List(ctx, client.Groups, client.ListParams{Filter: fmt.Sprintf("displayName eq %q", g.DisplayName), ExcludedAttributes: []string{"members"}}); err != nil {
+		if _, err := c.List(ctx, client.Groups, client.ListParams{Filter: "displayName eq " + scim.QuoteString(g.DisplayName), ExcludedAttributes: []string{"members"}}); err != nil {
 			return err
 		}
 		r, err := c.Create(ctx, client.Groups, map[string]any{
@@ -180,7 +180,7 @@ func run(miscim string) error {
 
 	step("6. Incremental cycle, aadOptscim062020 dialect: Diego renamed (one path-less op), Diego leaves MI Analysts")
 	mustPatch(ctx, c, client.Users, diego, patch(map[string]any{"op": "replace", "value": map[string]any{"name.givenName": "Diego A.", "name.familyName": "Siciliani-Ruiz"}}))
-	mustPatch(ctx, c, client.Groups, groupIDs[t.Groups[0].ObjectID], patch(map[string]any{"op": "remove", "path": fmt.Sprintf("members[value eq %q]", diego)}))
+	mustPatch(ctx, c, client.Groups, groupIDs[t.Groups[0].ObjectID], patch(map[string]any{"op": "remove", "path": "members[value eq " + scim.QuoteString(diego) + "]"}))
 
 	step("7. miscim vars set SCIM_REMOVE_USER_ON_SOFT_DELETE Y, then Grady is soft-deleted: deleted from MI")
 	if _, err := c.SetVar(ctx, "SCIM_REMOVE_USER_ON_SOFT_DELETE", "Y"); err != nil {

@@ -813,6 +813,14 @@ func writeValue(b *strings.Builder, v any) {
 	}
 }
 
+// QuoteString writes s as a filter string literal, which has JSON's string
+// syntax (RFC 7644 §3.4.2.2): `userName eq ` + QuoteString(name).
+func QuoteString(s string) string {
+	var b strings.Builder
+	writeQuoted(&b, s)
+	return b.String()
+}
+
 // writeQuoted writes s as a JSON string. Invalid UTF-8 is written as U+FFFD,
 // exactly as a re-parse of the output would hold it.
 func writeQuoted(b *strings.Builder, s string) {

@@ -525,3 +525,17 @@ func BenchmarkMatchUserName(b *testing.B) {
 		}
 	}
 }
+
+// TestQuoteStringParsesBack: a quoted string is a filter literal that
+// parses to the same value (commands build match filters with it).
+func TestQuoteStringParsesBack(t *testing.T) {
+	for _, in := range []string{`a`, `a"b`, `a\b`, `<&>`, "tab\there", "ünïcödé", "ctl\x01"} {
+		e, err := ParseFilter("userName eq " + QuoteString(in))
+		if err != nil {
+			t.Fatalf("%q: %v", in, err)
+		}
+		if got := e.(*CompareExpr).Value; got != in {
+			t.Errorf("QuoteString(%q) parses back as %q", in, got)
+		}
+	}
+}

@@ -102,6 +102,14 @@ func Get(obj map[string]any, key string) (any, string, bool) {
 	return nil, "", false
 }
 
+// GetString returns the string member key of obj, matched
+// case-insensitively; "" when absent or not a string.
+func GetString(obj map[string]any, key string) string {
+	v, _, _ := Get(obj, key)
+	s, _ := v.(string)
+	return s
+}
+
 // ParseBool reads a SCIM boolean the lenient way Entra and Metric Insights
 // need: JSON true/false, the strings "true"/"false" in any case (Entra's
 // legacy PATCH dialect sends "False", COMPAT), "1"/"0" (MI's documented

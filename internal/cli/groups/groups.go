@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/miscim/miscim/internal/cli/cmdutil"
-	"github.com/miscim/miscim/internal/cli/users"
 	"github.com/miscim/miscim/internal/client"
 	"github.com/miscim/miscim/internal/iostreams"
 	"github.com/miscim/miscim/internal/render"
@@ -102,11 +101,11 @@ target returned them (without members).`,
 func listRun(ctx context.Context, opts *ListOptions) error {
 	groups := []scim.Resource{} // JSON: [] rather than null when none match
 	p := client.ListParams{Filter: opts.Filter, ExcludedAttributes: noMembers}
-	err := users.Collect(ctx, opts.Client, client.Groups, p, opts.Limit, func(r scim.Resource) {
+	err := cmdutil.Collect(ctx, opts.Client, client.Groups, p, opts.Limit, func(r scim.Resource) {
 		groups = append(groups, r)
 	})
 	if err != nil {
-		return users.FilterError(err, opts.Filter)
+		return cmdutil.FilterError(err, opts.Filter)
 	}
 	if done, err := render.Structured(opts.IO.Out, opts.Format, groups); done {
 		return err
@@ -148,8 +147,8 @@ On a terminal: one "attribute: value" line per attribute; piped:
 exactly as the target returned it (without members).`,
 		Example: `  miscim groups get Finance
   miscim groups get 6c5bb468-14b2-4183-baf2-06d523e03bd3 -o json`,
-		Args:              users.IDArg("the group's id or name (see `miscim groups list`)"),
-		ValidArgsFunction: users.CompleteNames(f, client.Groups, "displayName"),
+		Args:              cmdutil.IDArg("the group's id or name (see `miscim groups list`)"),
+		ValidArgsFunction: cmdutil.CompleteNames(f, client.Groups, "displayName"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var err error
 			if opts.Format, err = f.Output(); err != nil {
@@ -176,7 +175,7 @@ func getRun(ctx context.Context, opts *GetOptions) error {
 		return err
 	}
 	meta, _ := get(g, "meta").(map[string]any)
-	return users.WriteFields(opts.IO, []users.Field{
+	return render.WriteFields(opts.IO, []render.Field{
 		{Key: "id", Value: cell(g, "id")},
 		{Key: "displayName", Value: cell(g, "displayName")},
 		{Key: "externalId", Value: cell(g, "externalId")},
@@ -204,7 +203,7 @@ func find(ctx context.Context, c *client.Client, arg string, withMembers bool) (
 	// The name lookup never loads members: they are read below, by id,
 	// for the one group found.
 	lr, err := c.List(ctx, client.Groups, client.ListParams{
-		Filter:             "displayName eq " + users.Quote(arg),
+		Filter:             "displayName eq " + scim.QuoteString(arg),
 		ExcludedAttributes: noMembers,
 	})
 	if err != nil {
@@ -224,11 +223,11 @@ func find(ctx context.Context, c *client.Client, arg string, withMembers bool) (
 		// is not strict gets the exact spelling, else the user chooses.
 		var ids []string
 		for _, r := range lr.Resources {
-			if users.Str(r, "displayName") == arg {
+			if scim.GetString(r, "displayName") == arg {
 				found = r
 				break
 			}
-			ids = append(ids, users.Str(r, "id"))
+			ids = append(ids, scim.GetString(r, "id"))
 		}
 		if found == nil {
 			return nil, &cmdutil.InputError{
@@ -240,7 +239,7 @@ func find(ctx context.Context, c *client.Client, arg string, withMembers bool) (
 	if !withMembers {
 		return found, nil
 	}
-	return c.Get(ctx, client.Groups, users.Str(found, "id"), client.ListParams{})
+	return c.Get(ctx, client.Groups, scim.GetString(found, "id"), client.ListParams{})
 }
 
 // notAnID reports an answer to GET /Groups/{arg} that means "no resource
@@ -277,8 +276,8 @@ JSON and YAML output: an array of the member objects exactly as the target
 returned them ({"value","display",...}; value is the user id).`,
 		Example: `  miscim groups members Finance
   miscim groups members Finance | cut -f1`,
-		Args:              users.IDArg("the group's id or name (see `miscim groups list`)"),
-		ValidArgsFunction: users.CompleteNames(f, client.Groups, "displayName"),
+		Args:              cmdutil.IDArg("the group's id or name (see `miscim groups list`)"),
+		ValidArgsFunction: cmdutil.CompleteNames(f, client.Groups, "displayName"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var err error
 			if opts.Format, err = f.Output(); err != nil {
@@ -313,7 +312,7 @@ func membersRun(ctx context.Context, opts *MembersOptions) error {
 	}
 	if len(members) == 0 {
 		if opts.IO.IsStdoutTTY() {
-			fmt.Fprintf(opts.IO.ErrOut, "group %s has no members\n", users.Str(g, "displayName"))
+			fmt.Fprintf(opts.IO.ErrOut, "group %s has no members\n", scim.GetString(g, "displayName"))
 		}
 		return nil
 	}
@@ -323,8 +322,8 @@ func membersRun(ctx context.Context, opts *MembersOptions) error {
 	}
 	t := render.Table{Header: []string{"username", "id"}}
 	for _, m := range members {
-		id := users.Str(m, "value")
-		name := users.Str(m, "display")
+		id := scim.GetString(m, "value")
+		name := scim.GetString(m, "display")
 		if name == "" {
 			name = names[id]
 		}
@@ -340,7 +339,7 @@ func membersRun(ctx context.Context, opts *MembersOptions) error {
 func memberNames(ctx context.Context, c *client.Client, members []map[string]any) (map[string]string, error) {
 	want := map[string]bool{}
 	for _, m := range members {
-		if id := users.Str(m, "value"); id != "" && users.Str(m, "display") == "" {
+		if id := scim.GetString(m, "value"); id != "" && scim.GetString(m, "display") == "" {
 			want[id] = true
 		}
 	}
@@ -358,13 +357,13 @@ func memberNames(ctx context.Context, c *client.Client, members []map[string]any
 			if err != nil {
 				return nil, err
 			}
-			names[id] = users.Str(u, "userName")
+			names[id] = scim.GetString(u, "userName")
 		}
 		return names, nil
 	}
-	err := users.Collect(ctx, c, client.Users, p, 0, func(u scim.Resource) {
-		if id := users.Str(u, "id"); want[id] {
-			names[id] = users.Str(u, "userName")
+	err := cmdutil.Collect(ctx, c, client.Users, p, 0, func(u scim.Resource) {
+		if id := scim.GetString(u, "id"); want[id] {
+			names[id] = scim.GetString(u, "userName")
 		}
 	})
 	return names, err
@@ -380,7 +379,7 @@ func get(obj map[string]any, key string) any {
 }
 
 // cell is a string member for display, "-" when absent.
-func cell(obj map[string]any, key string) string { return orMissing(users.Str(obj, key)) }
+func cell(obj map[string]any, key string) string { return orMissing(scim.GetString(obj, key)) }
 
 func orMissing(s string) string {
 	if s == "" {

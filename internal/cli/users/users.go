@@ -7,11 +7,9 @@ package users
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -21,17 +19,6 @@ import (
 	"github.com/miscim/miscim/internal/render"
 	"github.com/miscim/miscim/internal/scim"
 )
-
-// PageSize is how many users one request asks for while listing.
-const PageSize = 100
-
-// completionTimeout bounds shell completion: a slow or unreachable target
-// must not freeze the user's shell.
-const completionTimeout = 2 * time.Second
-
-// completionLimit caps the names offered; completion narrows by prefix
-// first, so this only matters for a very short prefix.
-const completionLimit = 200
 
 // missing is what a cell shows when the target did not send the value.
 const missing = "-"
@@ -112,11 +99,11 @@ target returned them.`,
 
 func listRun(ctx context.Context, opts *ListOptions) error {
 	users := []scim.Resource{} // JSON: [] rather than null when none match
-	err := Collect(ctx, opts.Client, client.Users, client.ListParams{Filter: opts.Filter}, opts.Limit, func(r scim.Resource) {
+	err := cmdutil.Collect(ctx, opts.Client, client.Users, client.ListParams{Filter: opts.Filter}, opts.Limit, func(r scim.Resource) {
 		users = append(users, r)
 	})
 	if err != nil {
-		return FilterError(err, opts.Filter)
+		return cmdutil.FilterError(err, opts.Filter)
 	}
 	if done, err := render.Structured(opts.IO.Out, opts.Format, users); done {
 		return err
@@ -133,45 +120,6 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 		t.Rows = append(t.Rows, []string{v.UserName, v.Active, v.MIUsername, v.UserType, v.AuthMethod, v.Source, v.Email, v.ID})
 	}
 	return t.Render(opts.IO)
-}
-
-// errStop ends a ListAll walk once the limit is reached.
-var errStop = errors.New("limit reached")
-
-// Collect pages through a resource (client.Users, client.Groups) 100 at a
-// time, stopping after limit resources (0: all).
-func Collect(ctx context.Context, c *client.Client, resource string, p client.ListParams, limit int, fn func(scim.Resource)) error {
-	size := PageSize
-	if limit > 0 && limit < size {
-		size = limit // do not fetch 100 users to show 5
-	}
-	n := 0
-	err := c.ListAll(ctx, resource, p, size, func(r scim.Resource) error {
-		fn(r)
-		if n++; limit > 0 && n >= limit {
-			return errStop
-		}
-		return nil
-	})
-	if errors.Is(err, errStop) {
-		return nil
-	}
-	return err
-}
-
-// FilterError turns the target's rejection of a --filter (400, normally
-// scimType invalidFilter) into an input error (exit 2) carrying the
-// server's own detail. A 400 without a filter is not the user's doing and
-// passes through.
-func FilterError(err error, filter string) error {
-	var se *scim.Error
-	if filter == "" || !errors.As(err, &se) || se.Status != 400 {
-		return err
-	}
-	return &cmdutil.InputError{
-		Err:   fmt.Errorf("the target rejected the filter %q: %s", filter, se.Detail),
-		Hints: []string{`SCIM filters look like: userName eq "alice@example.com", userName sw "a" and active eq true`},
-	}
 }
 
 // GetOptions are the inputs of getRun.
@@ -197,8 +145,8 @@ included; piped: "attribute<TAB>value" lines. JSON and YAML output: the
 SCIM user resource exactly as the target returned it.`,
 		Example: `  miscim users get alice@example.com
   miscim users get 2819c223-7f76-453a-919d-413861904646 -o json`,
-		Args:              IDArg("the user's id or userName (see `miscim users list`)"),
-		ValidArgsFunction: CompleteNames(f, client.Users, "userName"),
+		Args:              cmdutil.IDArg("the user's id or userName (see `miscim users list`)"),
+		ValidArgsFunction: cmdutil.CompleteNames(f, client.Users, "userName"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var err error
 			if opts.Format, err = f.Output(); err != nil {
@@ -216,21 +164,6 @@ SCIM user resource exactly as the target returned it.`,
 	}
 }
 
-// IDArg is ExactArgs(1) that also refuses an empty argument, which would
-// turn GET /Users/{id} into a list of everyone.
-func IDArg(what string) cobra.PositionalArgs {
-	exact := cmdutil.ExactArgs(1, what)
-	return func(cmd *cobra.Command, args []string) error {
-		if err := exact(cmd, args); err != nil {
-			return err
-		}
-		if strings.TrimSpace(args[0]) == "" {
-			return cmdutil.FlagErrorf("%s: the argument is empty; expected %s", cmd.CommandPath(), what)
-		}
-		return nil
-	}
-}
-
 func getRun(ctx context.Context, opts *GetOptions) error {
 	u, err := find(ctx, opts.Client, opts.Arg)
 	if err != nil {
@@ -240,20 +173,20 @@ func getRun(ctx context.Context, opts *GetOptions) error {
 		return err
 	}
 	v := view(u)
-	return WriteFields(opts.IO, []Field{
-		{"id", v.ID},
-		{"userName", v.UserName},
-		{"externalId", v.ExternalID},
-		{"active", v.Active},
-		{"name.givenName", v.GivenName},
-		{"name.familyName", v.FamilyName},
-		{"email", v.Email},
-		{"miUsername", v.MIUsername},
-		{"userType", v.UserType},
-		{"authMethod", v.AuthMethod},
-		{"source", v.Source},
-		{"meta.created", v.Created},
-		{"meta.lastModified", v.LastModified},
+	return render.WriteFields(opts.IO, []render.Field{
+		{Key: "id", Value: v.ID},
+		{Key: "userName", Value: v.UserName},
+		{Key: "externalId", Value: v.ExternalID},
+		{Key: "active", Value: v.Active},
+		{Key: "name.givenName", Value: v.GivenName},
+		{Key: "name.familyName", Value: v.FamilyName},
+		{Key: "email", Value: v.Email},
+		{Key: "miUsername", Value: v.MIUsername},
+		{Key: "userType", Value: v.UserType},
+		{Key: "authMethod", Value: v.AuthMethod},
+		{Key: "source", Value: v.Source},
+		{Key: "meta.created", Value: v.Created},
+		{Key: "meta.lastModified", Value: v.LastModified},
 	})
 }
 
@@ -267,7 +200,7 @@ func find(ctx context.Context, c *client.Client, arg string) (scim.Resource, err
 	if !notAnID(err) {
 		return nil, err
 	}
-	lr, err := c.List(ctx, client.Users, client.ListParams{Filter: "userName eq " + Quote(arg)})
+	lr, err := c.List(ctx, client.Users, client.ListParams{Filter: "userName eq " + scim.QuoteString(arg)})
 	if err != nil {
 		return nil, err
 	}
@@ -284,10 +217,10 @@ func find(ctx context.Context, c *client.Client, arg string) (scim.Resource, err
 	// strict gets the exact spelling, else the choice is the user's.
 	ids := make([]string, 0, len(lr.Resources))
 	for _, r := range lr.Resources {
-		if Str(r, "userName") == arg {
+		if scim.GetString(r, "userName") == arg {
 			return r, nil
 		}
-		ids = append(ids, Str(r, "id"))
+		ids = append(ids, scim.GetString(r, "id"))
 	}
 	return nil, &cmdutil.InputError{
 		Err:   fmt.Errorf("%d users have the userName %q: ids %s", len(ids), arg, strings.Join(ids, ", ")),
@@ -301,16 +234,6 @@ func find(ctx context.Context, c *client.Client, arg string) (scim.Resource, err
 func notAnID(err error) bool {
 	var se *scim.Error
 	return errors.As(err, &se) && (se.Status == 404 || se.Status == 400)
-}
-
-// Quote writes s as a SCIM filter string literal, which is JSON's string
-// syntax (RFC 7644 §3.4.2.2).
-func Quote(s string) string {
-	var b strings.Builder
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false) // keep <, > and & readable in traces
-	_ = enc.Encode(s)        // a string always encodes
-	return strings.TrimSuffix(b.String(), "\n")
 }
 
 // userView is the flat, display-ready form of a user resource: every
@@ -327,19 +250,19 @@ func view(u scim.Resource) userView {
 	meta, _ := get(u, "meta").(map[string]any)
 	ext := extension(u)
 	return userView{
-		ID:           cell(Str(u, "id")),
-		UserName:     cell(Str(u, "userName")),
-		ExternalID:   cell(Str(u, "externalId")),
+		ID:           cell(scim.GetString(u, "id")),
+		UserName:     cell(scim.GetString(u, "userName")),
+		ExternalID:   cell(scim.GetString(u, "externalId")),
 		Active:       activeText(u),
-		GivenName:    cell(Str(name, "givenName")),
-		FamilyName:   cell(Str(name, "familyName")),
+		GivenName:    cell(scim.GetString(name, "givenName")),
+		FamilyName:   cell(scim.GetString(name, "familyName")),
 		Email:        cell(email(u)),
-		MIUsername:   cell(Str(ext, "miUsername")),
-		UserType:     cell(Str(ext, "userType")),
-		AuthMethod:   cell(Str(ext, "authMethod")),
-		Source:       cell(Str(ext, "source")),
-		Created:      cell(Str(meta, "created")),
-		LastModified: cell(Str(meta, "lastModified")),
+		MIUsername:   cell(scim.GetString(ext, "miUsername")),
+		UserType:     cell(scim.GetString(ext, "userType")),
+		AuthMethod:   cell(scim.GetString(ext, "authMethod")),
+		Source:       cell(scim.GetString(ext, "source")),
+		Created:      cell(scim.GetString(meta, "created")),
+		LastModified: cell(scim.GetString(meta, "lastModified")),
 	}
 }
 
@@ -377,11 +300,11 @@ func email(u scim.Resource) string {
 		if !ok {
 			continue
 		}
-		v := Str(m, "value")
+		v := scim.GetString(m, "value")
 		if v == "" {
 			continue
 		}
-		if strings.EqualFold(Str(m, "type"), "work") {
+		if strings.EqualFold(scim.GetString(m, "type"), "work") {
 			return v
 		}
 		if b, _ := scim.ParseBool(get(m, "primary")); b && primary == "" {
@@ -406,98 +329,9 @@ func get(obj map[string]any, key string) any {
 	return v
 }
 
-// Str reads a string member case-insensitively; anything else is "".
-func Str(obj map[string]any, key string) string {
-	s, _ := get(obj, key).(string)
-	return s
-}
-
 func cell(s string) string {
 	if s == "" {
 		return missing
 	}
 	return s
-}
-
-// Field is one line of a key/value block.
-type Field struct{ Key, Value string }
-
-// WriteFields prints a key/value block: aligned "key: value" lines on a
-// terminal; piped, "key<TAB>value" lines so that scripts can cut -f2.
-func WriteFields(ios *iostreams.IOStreams, fields []Field) error {
-	clean := strings.NewReplacer("\t", " ", "\n", " ", "\r", " ")
-	var b strings.Builder
-	if !ios.IsStdoutTTY() {
-		for _, f := range fields {
-			b.WriteString(f.Key + "\t" + clean.Replace(f.Value) + "\n")
-		}
-	} else {
-		width := 0
-		for _, f := range fields {
-			width = max(width, len(f.Key)+1)
-		}
-		th := render.NewTheme(ios)
-		for _, f := range fields {
-			// Pad before styling: escape sequences have no width.
-			pad := strings.Repeat(" ", width-len(f.Key)-1+2)
-			b.WriteString(th.Bold.Render(f.Key+":") + pad + clean.Replace(f.Value) + "\n")
-		}
-	}
-	_, err := fmt.Fprint(ios.Out, b.String())
-	return err
-}
-
-// CompleteNames returns a completion function offering the values of attr
-// (userName, displayName) of a resource, each with its id as description,
-// narrowed by the typed prefix. It reads with a 2-second timeout: a slow
-// or unreachable target must not freeze the shell, and completion never
-// fails loudly, so every error yields no suggestions.
-func CompleteNames(f *cmdutil.Factory, resource, attr string) cobra.CompletionFunc {
-	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
-		if len(args) > 0 {
-			return nil, cobra.ShellCompDirectiveNoFileComp
-		}
-		ctx := cmd.Context()
-		if ctx == nil {
-			ctx = context.Background()
-		}
-		ctx, cancel := context.WithTimeout(ctx, completionTimeout)
-		defer cancel()
-		var out []cobra.Completion
-		_ = f.WithClient(ctx, func(c *client.Client) error {
-			out = Names(ctx, c, resource, attr, toComplete)
-			return nil
-		})
-		return out, cobra.ShellCompDirectiveNoFileComp
-	}
-}
-
-// Names lists up to 200 values of attr starting with prefix (any case),
-// each with the resource's id as description. Only attr is asked for, so
-// groups are read without members. A target that rejects "sw" is asked
-// for everything and the prefix applied here.
-func Names(ctx context.Context, c *client.Client, resource, attr, prefix string) []cobra.Completion {
-	var out []cobra.Completion
-	add := func(r scim.Resource) {
-		if n := Str(r, attr); n != "" && strings.HasPrefix(strings.ToLower(n), strings.ToLower(prefix)) {
-			out = append(out, cobra.CompletionWithDesc(n, Str(r, "id")))
-		}
-	}
-	p := client.ListParams{Attributes: []string{attr}}
-	if prefix != "" {
-		p.Filter = attr + " sw " + Quote(prefix)
-	}
-	if err := Collect(ctx, c, resource, p, completionLimit, add); err != nil && prefix != "" {
-		// Here the limit counts matches, not users read; the 2-second
-		// deadline bounds the walk.
-		out = nil
-		p.Filter = ""
-		_ = c.ListAll(ctx, resource, p, PageSize, func(r scim.Resource) error {
-			if add(r); len(out) >= completionLimit {
-				return errStop
-			}
-			return nil
-		})
-	}
-	return out
 }

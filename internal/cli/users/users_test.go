@@ -138,7 +138,7 @@ func TestListPagesThroughEverything(t *testing.T) {
 	// More users than one page: every page is read.
 	ctx := context.Background()
 	e := newEngine(t)
-	for i := range PageSize + 5 {
+	for i := range cmdutil.PageSize + 5 {
 		body := fmt.Sprintf(`{"userName":"u%03d@example.com","emails":[{"value":"u%03d@example.com"}]}`, i, i)
 		if _, err := e.CreateUser(ctx, []byte(body)); err != nil {
 			t.Fatal(err)
@@ -148,8 +148,8 @@ func TestListPagesThroughEverything(t *testing.T) {
 	if err := listRun(ctx, &ListOptions{IO: ios, Format: render.FormatTable, Client: engineClient(t, e)}); err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(out.String(), "\n"); n != PageSize+5 {
-		t.Errorf("listed %d users, want %d", n, PageSize+5)
+	if n := strings.Count(out.String(), "\n"); n != cmdutil.PageSize+5 {
+		t.Errorf("listed %d users, want %d", n, cmdutil.PageSize+5)
 	}
 }
 
@@ -291,14 +291,6 @@ func TestTargetUnavailablePassesThrough(t *testing.T) {
 	err = getRun(context.Background(), &GetOptions{IO: ios, Format: render.FormatTable, Arg: "alice", Client: c})
 	if !errors.Is(err, client.ErrUnavailable) {
 		t.Errorf("get: want ErrUnavailable (exit 5), got %v", err)
-	}
-}
-
-func TestQuote(t *testing.T) {
-	for in, want := range map[string]string{`a`: `"a"`, `a"b`: `"a\"b"`, `a\b`: `"a\\b"`, `<&>`: `"<&>"`} {
-		if got := Quote(in); got != want {
-			t.Errorf("Quote(%q) = %s, want %s", in, got, want)
-		}
 	}
 }
 
@@ -445,7 +437,7 @@ func TestCompletionFallsBackWithoutSW(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := Names(context.Background(), c, client.Users, "userName", "b")
+	got := cmdutil.Names(context.Background(), c, client.Users, "userName", "b")
 	if fmt.Sprint(got) != fmt.Sprint([]cobra.Completion{"Bea\t2"}) {
 		t.Errorf("got %q", got)
 	}
