@@ -34,4 +34,3 @@ func WriteFields(ios *iostreams.IOStreams, fields []Field) error {
 	_, err := fmt.Fprint(ios.Out, b.String())
 	return err
 }
-
