@@ -2,15 +2,9 @@ package probe
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -21,6 +15,7 @@ import (
 	"time"
 
 	"github.com/miscim/miscim/internal/client"
+	"github.com/miscim/miscim/internal/testkit"
 )
 
 // scimHandler answers like a SCIM endpoint whose behaviour the test picks:
@@ -228,28 +223,8 @@ func TestDNS(t *testing.T) {
 // certificate makes a self-signed certificate for 127.0.0.1 valid in
 // [notBefore, notAfter].
 func certificate(t *testing.T, notBefore, notAfter time.Time) (tls.Certificate, []byte) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(time.Now().UnixNano()),
-		Subject:               pkix.Name{CommonName: "miscim test"},
-		NotBefore:             notBefore,
-		NotAfter:              notAfter,
-		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
-		DNSNames:              []string{"localhost"},
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	c := testkit.SelfSignedCert(t, notBefore, notAfter)
+	return c.TLS, c.CertPEM
 }
 
 func TestTLS(t *testing.T) {

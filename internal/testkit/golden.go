@@ -1,5 +1,5 @@
-// Package testkit holds helpers shared by tests: golden files. Only _test.go
-// files import it.
+// Package testkit holds helpers shared by tests: golden files and
+// self-signed certificates. Only _test.go files import it.
 package testkit
 
 import (
