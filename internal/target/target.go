@@ -88,12 +88,14 @@ func Open(ctx context.Context, cfg Config) (*Target, error) {
 		path = DefaultDBPath()
 	}
 	// 0700: the database holds token hashes and user directory data.
+	// An unusable database path is the user's setting (--db, MISCIM_DB, a
+	// profile's db): a ConfigError, exit 2.
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("create database directory: %w", err)
+		return nil, &ConfigError{Err: fmt.Errorf("create the directory of the embedded database %s: %w; choose another --db (or MISCIM_DB)", path, err)}
 	}
 	st, err := sqlite.Open(ctx, path, sqlite.Options{})
 	if err != nil {
-		return nil, fmt.Errorf("open embedded database %s: %w", path, err)
+		return nil, &ConfigError{Err: fmt.Errorf("open embedded database %s: %w; choose another --db (or MISCIM_DB)", path, err)}
 	}
 	logDir := cfg.LogDir
 	if logDir == "" {
