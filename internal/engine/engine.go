@@ -66,6 +66,15 @@ func New(st store.Store, opts ...Option) *Engine {
 	return e
 }
 
+// Ping checks that the store answers with one cheap read (a variable by
+// key); the server's /healthz reports it.
+func (e *Engine) Ping(ctx context.Context) error {
+	return e.store.View(ctx, func(tx store.Tx) error {
+		_, _, err := tx.Var(VarRequestLogger)
+		return err
+	})
+}
+
 // Store returns the store the engine writes to.
 func (e *Engine) Store() store.Store { return e.store }
 

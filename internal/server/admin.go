@@ -160,11 +160,7 @@ func (s *Server) healthz(c *call) {
 	if !c.allow(http.MethodGet, http.MethodHead) {
 		return
 	}
-	err := s.e.Store().View(c.r.Context(), func(tx store.Tx) error {
-		_, _, err := tx.Var(engine.VarRequestLogger)
-		return err
-	})
-	if err != nil {
+	if err := s.e.Ping(c.r.Context()); err != nil {
 		s.log.Error("health check failed", "request_id", c.id, "error", err)
 		c.writeBody(http.StatusServiceUnavailable, jsonContentType, map[string]string{
 			"status": "unavailable", "version": s.opts.Version, "detail": "the database cannot be read; request id " + c.id})
