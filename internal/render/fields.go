@@ -10,25 +10,39 @@ import (
 // Field is one line of a key/value block.
 type Field struct{ Key, Value string }
 
+// fieldsMinValue is the narrowest the value column is wrapped to: on a
+// terminal narrower than the keys plus this, long values run on.
+const fieldsMinValue = 20
+
 // WriteFields prints a key/value block: aligned "key: value" lines on a
-// terminal; piped, "key<TAB>value" lines so that scripts can cut -f2.
+// terminal, a value wider than the terminal wrapped under itself (never
+// cut: this is the command that shows one object whole), no line ending in
+// whitespace; piped, "key<TAB>value" lines so that scripts can cut -f2.
 func WriteFields(ios *iostreams.IOStreams, fields []Field) error {
-	clean := strings.NewReplacer("\t", " ", "\n", " ", "\r", " ")
 	var b strings.Builder
 	if !ios.IsStdoutTTY() {
 		for _, f := range fields {
-			b.WriteString(f.Key + "\t" + clean.Replace(f.Value) + "\n")
+			b.WriteString(f.Key + "\t" + pipedCell.Replace(f.Value) + "\n")
 		}
 	} else {
-		width := 0
+		keyWidth := 0
 		for _, f := range fields {
-			width = max(width, len(f.Key)+1)
+			keyWidth = max(keyWidth, DisplayWidth(terminalText(f.Key))+1)
 		}
+		indent := keyWidth + columnGap
+		valueWidth := max(ios.TerminalWidth()-indent, fieldsMinValue)
 		th := NewTheme(ios)
 		for _, f := range fields {
+			key := terminalText(f.Key)
 			// Pad before styling: escape sequences have no width.
-			pad := strings.Repeat(" ", width-len(f.Key)-1+2)
-			b.WriteString(th.Bold.Render(f.Key+":") + pad + clean.Replace(f.Value) + "\n")
+			b.WriteString(th.Bold.Render(key + ":"))
+			lines := wrap(terminalText(f.Value), valueWidth)
+			if lines[0] == "" {
+				b.WriteByte('\n')
+				continue
+			}
+			b.WriteString(strings.Repeat(" ", indent-DisplayWidth(key)-1))
+			b.WriteString(strings.Join(lines, "\n"+strings.Repeat(" ", indent)) + "\n")
 		}
 	}
 	_, err := fmt.Fprint(ios.Out, b.String())

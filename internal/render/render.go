@@ -1,7 +1,8 @@
 // Package render turns command results into text: tables (tablewriter on a
-// terminal, tab-separated lines when piped), JSON and YAML, and the styles
-// of the theme (lipgloss). It is the only package besides iostreams that
-// knows about styling.
+// terminal, fitted to its width; tab-separated lines when piped), key/value
+// blocks, JSON and YAML, and the styles of the theme (lipgloss). It is the
+// only package besides iostreams that knows about styling and display
+// width.
 package render
 
 import (
@@ -15,9 +16,6 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/goccy/go-yaml"
 	"github.com/muesli/termenv"
-	"github.com/olekukonko/tablewriter"
-	"github.com/olekukonko/tablewriter/renderer"
-	"github.com/olekukonko/tablewriter/tw"
 
 	"github.com/miscim/miscim/internal/iostreams"
 )
@@ -110,57 +108,6 @@ func Structured(w io.Writer, f Format, v any) (bool, error) {
 		return true, YAML(w, v)
 	}
 	return false, nil
-}
-
-// Table is rows of cells under a header.
-type Table struct {
-	Header []string
-	Rows   [][]string
-}
-
-// Render writes the table: on a terminal, aligned columns under an
-// upper-case header; piped, one tab-separated record per line without
-// header or styling, so that scripts can cut(1) it.
-func (t Table) Render(ios *iostreams.IOStreams) error {
-	if !ios.IsStdoutTTY() {
-		var b strings.Builder
-		for _, r := range t.Rows {
-			for i, c := range r {
-				r[i] = strings.NewReplacer("\t", " ", "\n", " ").Replace(c)
-			}
-			b.WriteString(strings.Join(r, "\t"))
-			b.WriteByte('\n')
-		}
-		_, err := io.WriteString(ios.Out, b.String())
-		return err
-	}
-	th := NewTheme(ios)
-	header := make([]any, len(t.Header))
-	for i, h := range t.Header {
-		header[i] = th.Header.Render(strings.ToUpper(h))
-	}
-	tbl := tablewriter.NewTable(ios.Out,
-		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
-			Borders:  tw.BorderNone,
-			Symbols:  tw.NewSymbols(tw.StyleNone),
-			Settings: tw.Settings{Lines: tw.LinesNone, Separators: tw.SeparatorsNone},
-		})),
-		tablewriter.WithHeaderAutoFormat(tw.Off),
-		tablewriter.WithHeaderAlignment(tw.AlignLeft),
-		tablewriter.WithRowAlignment(tw.AlignLeft),
-		tablewriter.WithPadding(tw.Padding{Left: "", Right: "  ", Overwrite: true}),
-	)
-	tbl.Header(header...)
-	for _, r := range t.Rows {
-		row := make([]any, len(r))
-		for i, c := range r {
-			row[i] = c
-		}
-		if err := tbl.Append(row...); err != nil {
-			return err
-		}
-	}
-	return tbl.Render()
 }
 
 // Theme holds the semantic styles; commands never pick raw colors.

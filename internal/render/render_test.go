@@ -4,36 +4,8 @@ import (
 	"bytes"
 	"testing"
 
-	"github.com/miscim/miscim/internal/iostreams"
 	"github.com/miscim/miscim/internal/testkit"
 )
-
-var sample = Table{
-	Header: []string{"userName", "active", "emails.value"},
-	Rows: [][]string{
-		{"alice@example.com", "true", "alice@example.com"},
-		{"bob", "false", "b\tob@example.com"},
-	},
-}
-
-func TestTableOnTerminal(t *testing.T) {
-	ios, _, out, _ := iostreams.Test()
-	ios.SetStdoutTTY(true)
-	if err := sample.Render(ios); err != nil {
-		t.Fatal(err)
-	}
-	testkit.Golden(t, "table-tty", out.Bytes())
-}
-
-func TestTablePiped(t *testing.T) {
-	// Piped: one tab-separated record per line, no header, no styling.
-	ios, _, out, _ := iostreams.Test()
-	rows := Table{Header: sample.Header, Rows: [][]string{append([]string(nil), sample.Rows[0]...), append([]string(nil), sample.Rows[1]...)}}
-	if err := rows.Render(ios); err != nil {
-		t.Fatal(err)
-	}
-	testkit.Golden(t, "table-piped", out.Bytes())
-}
 
 func TestStructured(t *testing.T) {
 	v := map[string]any{"name": "X", "list": []string{"a", "b"}, "n": 1}

@@ -116,9 +116,16 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 		}
 		return nil
 	}
-	t := render.Table{Header: []string{"name", "alias", "description", "id"}}
+	// One line per group, however many: the description is cut, the
+	// alias left out before the name or id would have to give way.
+	t := render.NewTable(
+		render.Column{Header: "name"},
+		render.Column{Header: "alias", Hide: 1},
+		render.Column{Header: "description", Fit: render.Truncate},
+		render.Column{Header: "id"},
+	)
 	for _, g := range groups {
-		t.Rows = append(t.Rows, []string{cell(g, "displayName"), cell(g, "externalId"), cell(g, "description"), cell(g, "id")})
+		t.AddRow(cell(g, "displayName"), cell(g, "externalId"), cell(g, "description"), cell(g, "id"))
 	}
 	return t.Render(opts.IO)
 }
@@ -320,14 +327,14 @@ func membersRun(ctx context.Context, opts *MembersOptions) error {
 	if err != nil {
 		return err
 	}
-	t := render.Table{Header: []string{"username", "id"}}
+	t := render.NewTable(render.Column{Header: "username"}, render.Column{Header: "id"})
 	for _, m := range members {
 		id := scim.GetString(m, "value")
 		name := scim.GetString(m, "display")
 		if name == "" {
 			name = names[id]
 		}
-		t.Rows = append(t.Rows, []string{orMissing(name), orMissing(id)})
+		t.AddRow(orMissing(name), orMissing(id))
 	}
 	return t.Render(opts.IO)
 }

@@ -108,23 +108,43 @@ func streams(tty bool) (*iostreams.IOStreams, *bytes.Buffer, *bytes.Buffer) {
 	return ios, out, errOut
 }
 
+// output runs a command into streams that are a terminal of width columns,
+// or piped when width is 0, and returns what the golden file holds: stdout
+// and, on a terminal, stderr, after checking that stdout fits (no line
+// wider than the terminal, none ending in whitespace).
+func output(t *testing.T, width int, run func(*iostreams.IOStreams) error) []byte {
+	t.Helper()
+	ios, out, errOut := streams(width > 0)
+	if width == 0 {
+		if err := run(ios); err != nil {
+			t.Fatal(err)
+		}
+		return out.Bytes()
+	}
+	ios.SetTerminalWidth(width)
+	if err := run(ios); err != nil {
+		t.Fatal(err)
+	}
+	testkit.FitsTerminal(t, out.Bytes(), width, render.DisplayWidth)
+	return []byte(out.String() + "--- stderr\n" + errOut.String())
+}
+
 func TestListGolden(t *testing.T) {
 	c, log := seeded(t)
 	for _, tc := range []struct {
 		name   string
-		tty    bool
+		width  int // 0: piped
 		format render.Format
 	}{
-		{"list-piped", false, render.FormatTable},
-		{"list-tty", true, render.FormatTable},
-		{"list-json", false, render.FormatJSON},
+		{"list-piped", 0, render.FormatTable},
+		{"list-tty-80", 80, render.FormatTable}, // the description is cut
+		{"list-tty-160", 160, render.FormatTable},
+		{"list-json", 0, render.FormatJSON},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ios, out, _ := streams(tc.tty)
-			if err := listRun(context.Background(), &ListOptions{IO: ios, Format: tc.format, Client: c}); err != nil {
-				t.Fatal(err)
-			}
-			golden(t, tc.name, out.Bytes())
+			golden(t, tc.name, output(t, tc.width, func(ios *iostreams.IOStreams) error {
+				return listRun(context.Background(), &ListOptions{IO: ios, Format: tc.format, Client: c})
+			}))
 		})
 	}
 	for _, q := range log.take() {
@@ -161,19 +181,18 @@ func TestGetGolden(t *testing.T) {
 	c, log := seeded(t)
 	for _, tc := range []struct {
 		name, arg string
-		tty       bool
+		width     int // 0: piped
 		format    render.Format
 	}{
-		{"get-tty", "finance", true, render.FormatTable},
-		{"get-piped", financeID, false, render.FormatTable},
-		{"get-json", "Finance", false, render.FormatJSON},
+		{"get-tty-80", "finance", 80, render.FormatTable},
+		{"get-tty-160", "finance", 160, render.FormatTable},
+		{"get-piped", financeID, 0, render.FormatTable},
+		{"get-json", "Finance", 0, render.FormatJSON},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ios, out, _ := streams(tc.tty)
-			if err := getRun(context.Background(), &GetOptions{IO: ios, Format: tc.format, Arg: tc.arg, Client: c}); err != nil {
-				t.Fatal(err)
-			}
-			golden(t, tc.name, out.Bytes())
+			golden(t, tc.name, output(t, tc.width, func(ios *iostreams.IOStreams) error {
+				return getRun(context.Background(), &GetOptions{IO: ios, Format: tc.format, Arg: tc.arg, Client: c})
+			}))
 		})
 	}
 	for _, q := range log.take() {
@@ -194,19 +213,18 @@ func TestMembersGolden(t *testing.T) {
 	c, _ := seeded(t)
 	for _, tc := range []struct {
 		name, arg string
-		tty       bool
+		width     int // 0: piped
 		format    render.Format
 	}{
-		{"members-tty", "Finance", true, render.FormatTable},
-		{"members-piped", financeID, false, render.FormatTable},
-		{"members-json", "FINANCE", false, render.FormatJSON},
+		{"members-tty-80", "Finance", 80, render.FormatTable},
+		{"members-tty-160", "Finance", 160, render.FormatTable},
+		{"members-piped", financeID, 0, render.FormatTable},
+		{"members-json", "FINANCE", 0, render.FormatJSON},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ios, out, _ := streams(tc.tty)
-			if err := membersRun(context.Background(), &MembersOptions{IO: ios, Format: tc.format, Arg: tc.arg, Client: c}); err != nil {
-				t.Fatal(err)
-			}
-			golden(t, tc.name, out.Bytes())
+			golden(t, tc.name, output(t, tc.width, func(ios *iostreams.IOStreams) error {
+				return membersRun(context.Background(), &MembersOptions{IO: ios, Format: tc.format, Arg: tc.arg, Client: c})
+			}))
 		})
 	}
 

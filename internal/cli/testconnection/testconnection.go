@@ -228,15 +228,21 @@ func newReport(target string, rs []probe.Result) Report {
 }
 
 // renderTable prints one row per check: STATUS, CHECK, DURATION, DETAIL.
-// On a terminal, hint lines follow failed and warning rows and the status
-// is a symbol when color is on; piped, each check is one tab-separated
-// line with the status as a word, and hints of failures go to stderr. The
-// summary line goes to stderr either way.
+// On a terminal, hint lines follow failed and warning rows, the status is a
+// symbol when color is on, and details and hints are wrapped to the
+// terminal's width, never cut: they say what to fix. Piped, each check is
+// one tab-separated line with the status as a word, and hints of failures
+// go to stderr. The summary line goes to stderr either way.
 func renderTable(ios *iostreams.IOStreams, rs []probe.Result) error {
 	th := render.NewTheme(ios)
 	tty := ios.IsStdoutTTY()
 	symbols := tty && ios.ColorEnabled()
-	tbl := render.Table{Header: []string{"status", "check", "duration", "detail"}}
+	tbl := render.NewTable(
+		render.Column{Header: "status"},
+		render.Column{Header: "check"},
+		render.Column{Header: "duration"},
+		render.Column{Header: "detail", Fit: render.Wrap},
+	)
 	for _, r := range rs {
 		dur := "-"
 		if r.Status != probe.Skip {
@@ -246,9 +252,9 @@ func renderTable(ios *iostreams.IOStreams, rs []probe.Result) error {
 		if !r.Required && tty {
 			name += " (optional)"
 		}
-		tbl.Rows = append(tbl.Rows, []string{statusCell(th, r.Status, symbols), name, dur, r.Detail})
+		tbl.AddCells(statusCell(th, r.Status, symbols), render.Cell{Text: name}, render.Cell{Text: dur}, render.Cell{Text: r.Detail})
 		if tty && r.Hint != "" && (r.Status == probe.Fail || r.Status == probe.Warn) {
-			tbl.Rows = append(tbl.Rows, []string{"", "", "", th.Muted.Render("hint: " + r.Hint)})
+			tbl.AddCells(render.Cell{}, render.Cell{}, render.Cell{}, render.Cell{Text: "hint: " + r.Hint, Style: &th.Muted})
 		}
 	}
 	if err := tbl.Render(ios); err != nil {
@@ -278,19 +284,19 @@ func renderTable(ios *iostreams.IOStreams, rs []probe.Result) error {
 }
 
 // statusCell is ✓ ! ✗ - with color on a terminal, else the status word.
-func statusCell(th render.Theme, s probe.Status, symbols bool) string {
+func statusCell(th render.Theme, s probe.Status, symbols bool) render.Cell {
 	if !symbols {
-		return string(s)
+		return render.Cell{Text: string(s)}
 	}
 	switch s {
 	case probe.Pass:
-		return th.OK.Render("✓")
+		return render.Cell{Text: "✓", Style: &th.OK}
 	case probe.Warn:
-		return th.Warn.Render("!")
+		return render.Cell{Text: "!", Style: &th.Warn}
 	case probe.Fail:
-		return th.Err.Render("✗")
+		return render.Cell{Text: "✗", Style: &th.Err}
 	}
-	return th.Muted.Render("-")
+	return render.Cell{Text: "-", Style: &th.Muted}
 }
 
 // spinner names the running check on a terminal's stderr (DESIGN §1.2:

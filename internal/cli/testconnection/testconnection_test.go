@@ -389,16 +389,13 @@ func TestEntraOnly(t *testing.T) {
 	}
 }
 
-// normalize replaces what changes from run to run: the test server's port
-// (and so the padding after it on a terminal).
+// normalize replaces what changes from run to run: the test server's
+// port. Nothing else: trailing whitespace would be a failure the golden
+// files must show.
 func normalize(s, base string) string {
 	host := strings.TrimPrefix(strings.TrimPrefix(base, "http://"), "https://")
 	host = strings.SplitN(host, "/", 2)[0]
-	lines := strings.Split(strings.ReplaceAll(s, host, "127.0.0.1:PORT"), "\n")
-	for i, l := range lines {
-		lines[i] = strings.TrimRight(l, " ")
-	}
-	return strings.Join(lines, "\n")
+	return strings.ReplaceAll(s, host, "127.0.0.1:PORT")
 }
 
 func TestGolden(t *testing.T) {
@@ -407,14 +404,17 @@ func TestGolden(t *testing.T) {
 		name    string
 		handler http.Handler
 		format  render.Format
-		tty     bool
+		width   int // 0: piped; else a terminal of that many columns
 		exit    int
 	}{
-		{"healthy-piped", m.handler, render.FormatTable, false, 0},
-		{"healthy-json", m.handler, render.FormatJSON, false, 0},
-		{"broken-piped", withContentType(notFoundOnEmpty(m.handler), "application/json"), render.FormatTable, false, 3},
-		{"broken-tty", withContentType(notFoundOnEmpty(m.handler), "application/json"), render.FormatTable, true, 3},
-		{"broken-json", withContentType(notFoundOnEmpty(m.handler), "application/json"), render.FormatJSON, false, 3},
+		{"healthy-piped", m.handler, render.FormatTable, 0, 0},
+		{"healthy-tty-80", m.handler, render.FormatTable, 80, 0},
+		{"healthy-json", m.handler, render.FormatJSON, 0, 0},
+		{"broken-piped", withContentType(notFoundOnEmpty(m.handler), "application/json"), render.FormatTable, 0, 3},
+		// Details and hints wrapped in their column, never cut.
+		{"broken-tty-80", withContentType(notFoundOnEmpty(m.handler), "application/json"), render.FormatTable, 80, 3},
+		{"broken-tty-160", withContentType(notFoundOnEmpty(m.handler), "application/json"), render.FormatTable, 160, 3},
+		{"broken-json", withContentType(notFoundOnEmpty(m.handler), "application/json"), render.FormatJSON, 0, 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -423,10 +423,14 @@ func TestGolden(t *testing.T) {
 			base := ts.URL + "/scim/v2"
 			opts, out, errOut := remote(t, base, m.admin, client.Options{})
 			opts.Format, opts.Now, opts.NewGUID = tt.format, fakeClock(), fakeGUIDs()
-			opts.IO.SetStdoutTTY(tt.tty)
+			opts.IO.SetStdoutTTY(tt.width > 0)
+			opts.IO.SetTerminalWidth(tt.width)
 			err := testConnectionRun(context.Background(), opts)
 			if got := exitCode(err); got != tt.exit {
 				t.Fatalf("exit %d (%v), want %d", got, err, tt.exit)
+			}
+			if tt.width > 0 {
+				testkit.FitsTerminal(t, out.Bytes(), tt.width, render.DisplayWidth)
 			}
 			golden(t, tt.name, []byte(normalize(out.String()+"--- stderr\n"+errOut.String(), base)))
 		})
@@ -543,6 +547,7 @@ func TestTableOnTerminal(t *testing.T) {
 	if err := renderTable(ios, rs); err != nil {
 		t.Fatal(err)
 	}
+	testkit.FitsTerminal(t, out.Bytes(), iostreams.DefaultWidth, render.DisplayWidth)
 	got := out.String()
 	for _, s := range []string{"✓", "✗", "!", "-", "hint: fix it", "hint: use scim+json", "group-probe (optional)", "STATUS", "3ms"} {
 		if !strings.Contains(got, s) {

@@ -224,7 +224,13 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 		}
 		return nil
 	}
-	t := render.Table{Header: []string{"id", "user", "role", "created", "expires"}}
+	t := render.NewTable(
+		render.Column{Header: "id"},
+		render.Column{Header: "user"},
+		render.Column{Header: "role"},
+		render.Column{Header: "created", Hide: 1},
+		render.Column{Header: "expires"},
+	)
 	for _, j := range out {
 		exp := j.Expires
 		if exp == "" {
@@ -232,7 +238,7 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 		} else if i, _ := time.Parse(time.RFC3339, j.Expires); !i.IsZero() && !opts.Now().Before(i) {
 			exp += " (expired)"
 		}
-		t.Rows = append(t.Rows, []string{j.ID, j.User, j.Role, j.Created, exp})
+		t.AddRow(j.ID, j.User, j.Role, j.Created, exp)
 	}
 	return t.Render(opts.IO)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/miscim/miscim/internal/engine"
 	"github.com/miscim/miscim/internal/iostreams"
 	"github.com/miscim/miscim/internal/render"
+	"github.com/miscim/miscim/internal/testkit"
 )
 
 func testFactory() (*cmdutil.Factory, *iostreams.IOStreams) {
@@ -102,6 +103,41 @@ func TestCreateRunOutput(t *testing.T) {
 			t.Fatalf("out %q err %q", out, errOut)
 		}
 	})
+}
+
+func TestListOutput(t *testing.T) {
+	created := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	now := func() time.Time { return created.Add(48 * time.Hour) }
+	list := func(context.Context) ([]engine.TokenInfo, error) {
+		return []engine.TokenInfo{
+			{ID: "k3v9qa", User: "admin@example.com", Role: "admin", Created: created},
+			{ID: "p2m7xd", User: "ci-provisioning@contoso.onmicrosoft.com", Role: "admin", Created: created, Expires: created.Add(24 * time.Hour)},
+			{ID: "z8c4wn", User: "viewer@example.com", Role: "regular", Created: created, Expires: created.Add(90 * 24 * time.Hour)},
+		}, nil
+	}
+	for _, tc := range []struct {
+		name  string
+		width int // 0: piped
+	}{
+		{"list-piped", 0},
+		{"list-tty-80", 80}, // CREATED left out: the expiry says more
+		{"list-tty-160", 160},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ios, _, out, errOut := iostreams.Test()
+			ios.SetStdoutTTY(tc.width > 0)
+			ios.SetTerminalWidth(tc.width)
+			if err := listRun(context.Background(), &ListOptions{IO: ios, Format: render.FormatTable, List: list, Now: now}); err != nil {
+				t.Fatal(err)
+			}
+			if tc.width == 0 {
+				testkit.Golden(t, tc.name, out.Bytes())
+				return
+			}
+			testkit.FitsTerminal(t, out.Bytes(), tc.width, render.DisplayWidth)
+			testkit.Golden(t, tc.name, []byte(out.String()+"--- stderr\n"+errOut.String()))
+		})
+	}
 }
 
 func TestParseExpiry(t *testing.T) {

@@ -114,10 +114,21 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 		}
 		return nil
 	}
-	t := render.Table{Header: []string{"username", "active", "mi username", "type", "auth", "source", "email", "id"}}
+	// On a narrow terminal the user's name, state and id stay whole; the
+	// MI username and email are cut, and the short MI columns go first.
+	t := render.NewTable(
+		render.Column{Header: "username"},
+		render.Column{Header: "active"},
+		render.Column{Header: "mi username", Fit: render.Truncate, Hide: 1},
+		render.Column{Header: "type", Hide: 3},
+		render.Column{Header: "auth", Hide: 4},
+		render.Column{Header: "source", Hide: 5},
+		render.Column{Header: "email", Fit: render.Truncate, Hide: 2},
+		render.Column{Header: "id"},
+	)
 	for _, u := range users {
 		v := view(u)
-		t.Rows = append(t.Rows, []string{v.UserName, v.Active, v.MIUsername, v.UserType, v.AuthMethod, v.Source, v.Email, v.ID})
+		t.AddRow(v.UserName, v.Active, v.MIUsername, v.UserType, v.AuthMethod, v.Source, v.Email, v.ID)
 	}
 	return t.Render(opts.IO)
 }

@@ -89,6 +89,21 @@ func streams(tty bool) (*iostreams.IOStreams, *bytes.Buffer, *bytes.Buffer) {
 	return ios, out, errOut
 }
 
+// terminal is a terminal of the given width.
+func terminal(width int) (*iostreams.IOStreams, *bytes.Buffer, *bytes.Buffer) {
+	ios, out, errOut := streams(true)
+	ios.SetTerminalWidth(width)
+	return ios, out, errOut
+}
+
+// terminalGolden checks that out fits the terminal (no line wider, none
+// ending in whitespace) and compares it, and stderr, with the golden file.
+func terminalGolden(t *testing.T, name string, width int, out, errOut *bytes.Buffer) {
+	t.Helper()
+	testkit.FitsTerminal(t, out.Bytes(), width, render.DisplayWidth)
+	golden(t, name, []byte(out.String()+"--- stderr\n"+errOut.String()))
+}
+
 func TestListGolden(t *testing.T) {
 	c := seeded(t)
 	for _, tc := range []struct {
@@ -97,7 +112,6 @@ func TestListGolden(t *testing.T) {
 		format render.Format
 	}{
 		{"list-piped", false, render.FormatTable},
-		{"list-tty", true, render.FormatTable},
 		{"list-json", false, render.FormatJSON},
 		{"list-yaml", false, render.FormatYAML},
 	} {
@@ -110,6 +124,18 @@ func TestListGolden(t *testing.T) {
 				t.Errorf("stderr: %q", errOut)
 			}
 			golden(t, tc.name, out.Bytes())
+		})
+	}
+	// On a terminal: the whole table at 160 columns; at 80 the name, state
+	// and id stay whole, the MI username is cut, and what is left out is
+	// named on stderr.
+	for _, width := range []int{80, 160} {
+		t.Run(fmt.Sprint("list-tty-", width), func(t *testing.T) {
+			ios, out, errOut := terminal(width)
+			if err := listRun(context.Background(), &ListOptions{IO: ios, Format: render.FormatTable, Client: c}); err != nil {
+				t.Fatal(err)
+			}
+			terminalGolden(t, fmt.Sprint("list-tty-", width), width, out, errOut)
 		})
 	}
 }
@@ -189,12 +215,18 @@ func TestListInvalidFilterIsInputError(t *testing.T) {
 
 func TestGetGolden(t *testing.T) {
 	c := seeded(t)
+	for _, width := range []int{80, 160} {
+		ios, out, errOut := terminal(width)
+		if err := getRun(context.Background(), &GetOptions{IO: ios, Format: render.FormatTable, Arg: "00000003-0000-4000-8000-000000000003", Client: c}); err != nil {
+			t.Fatal(err)
+		}
+		terminalGolden(t, fmt.Sprint("get-tty-", width), width, out, errOut)
+	}
 	for _, tc := range []struct {
 		name, arg string
 		tty       bool
 		format    render.Format
 	}{
-		{"get-tty", "00000003-0000-4000-8000-000000000003", true, render.FormatTable},
 		{"get-piped", "BOB@example.com", false, render.FormatTable},
 		{"get-json", "alice@example.com", false, render.FormatJSON},
 	} {
@@ -257,11 +289,11 @@ func plainSCIM(t *testing.T) *client.Client {
 
 func TestRemoteWithoutExtension(t *testing.T) {
 	c := plainSCIM(t)
-	ios, out, _ := streams(true)
+	ios, out, errOut := terminal(80)
 	if err := listRun(context.Background(), &ListOptions{IO: ios, Format: render.FormatTable, Client: c}); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "list-remote-tty", out.Bytes())
+	terminalGolden(t, "list-remote-tty-80", 80, out, errOut)
 
 	// By userName: GET /Users/alice@example.com is 404, the filter finds it.
 	ios, out, _ = streams(false)

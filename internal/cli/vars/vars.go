@@ -131,9 +131,17 @@ func listRun(ctx context.Context, opts *Options) error {
 	if done, err := render.Structured(opts.IO.Out, opts.Format, vars); done {
 		return err
 	}
-	t := render.Table{Header: []string{"name", "value", "default", "last change", "description"}}
+	// A handful of variables: the description is wrapped, read whole;
+	// the last change (vars history has it all) goes first.
+	t := render.NewTable(
+		render.Column{Header: "name"},
+		render.Column{Header: "value"},
+		render.Column{Header: "default", Hide: 1},
+		render.Column{Header: "last change", Fit: render.Truncate, Hide: 2},
+		render.Column{Header: "description", Fit: render.Wrap},
+	)
 	for _, v := range vars {
-		t.Rows = append(t.Rows, []string{v.Name, v.Value, v.Default, describeChange(v.LastChange), v.Description})
+		t.AddRow(v.Name, v.Value, v.Default, describeChange(v.LastChange), v.Description)
 	}
 	return t.Render(opts.IO)
 }
@@ -304,9 +312,15 @@ func historyRun(ctx context.Context, opts *Options) error {
 		}
 		return nil
 	}
-	t := render.Table{Header: []string{"time", "name", "old", "new", "who"}}
+	t := render.NewTable(
+		render.Column{Header: "time"},
+		render.Column{Header: "name"},
+		render.Column{Header: "old", Fit: render.Truncate},
+		render.Column{Header: "new", Fit: render.Truncate},
+		render.Column{Header: "who", Fit: render.Truncate},
+	)
 	for _, c := range changes {
-		t.Rows = append(t.Rows, []string{c.At.UTC().Format(time.RFC3339), c.Name, orUnset(c.Old), orUnset(c.New), c.Who})
+		t.AddRow(c.At.UTC().Format(time.RFC3339), c.Name, orUnset(c.Old), orUnset(c.New), c.Who)
 	}
 	return t.Render(opts.IO)
 }

@@ -60,28 +60,38 @@ func TestOutputs(t *testing.T) {
 		name   string
 		run    func(context.Context, *Options) error
 		opts   Options
-		tty    bool
+		width  int // 0: piped; else a terminal of that many columns
 		format render.Format
 	}{
-		{"list-tty", listRun, Options{}, true, render.FormatTable},
-		{"list-piped", listRun, Options{}, false, render.FormatTable},
-		{"list-json", listRun, Options{}, false, render.FormatJSON},
-		{"get-piped", getRun, Options{Name: "scim_remove_user_on_soft_delete"}, false, render.FormatTable},
-		{"get-yaml", getRun, Options{Name: "SCIM_REMOVE_USER_ON_SOFT_DELETE"}, false, render.FormatYAML},
-		{"history-piped", historyRun, Options{}, false, render.FormatTable},
-		{"history-json", historyRun, Options{}, false, render.FormatJSON},
-		{"set-json", setRun, Options{Name: "ENABLE_SCIM_REQUEST_LOGGER", Value: "y"}, false, render.FormatJSON},
+		{"list-tty-80", listRun, Options{}, 80, render.FormatTable}, // the last change left out, descriptions wrapped
+		{"list-tty-160", listRun, Options{}, 160, render.FormatTable},
+		{"list-piped", listRun, Options{}, 0, render.FormatTable},
+		{"list-json", listRun, Options{}, 0, render.FormatJSON},
+		{"get-piped", getRun, Options{Name: "scim_remove_user_on_soft_delete"}, 0, render.FormatTable},
+		{"get-yaml", getRun, Options{Name: "SCIM_REMOVE_USER_ON_SOFT_DELETE"}, 0, render.FormatYAML},
+		{"history-tty-80", historyRun, Options{}, 80, render.FormatTable},
+		{"history-tty-160", historyRun, Options{}, 160, render.FormatTable},
+		{"history-piped", historyRun, Options{}, 0, render.FormatTable},
+		{"history-json", historyRun, Options{}, 0, render.FormatJSON},
+		{"set-json", setRun, Options{Name: "ENABLE_SCIM_REQUEST_LOGGER", Value: "y"}, 0, render.FormatJSON},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ios, _, out, _ := iostreams.Test()
-			ios.SetStdoutTTY(tt.tty)
+			ios, _, out, errOut := iostreams.Test()
+			ios.SetStdoutTTY(tt.width > 0)
+			ios.SetTerminalWidth(tt.width)
 			opts := tt.opts
 			opts.IO, opts.Format, opts.API = ios, tt.format, fakeAPI{}
 			if err := tt.run(context.Background(), &opts); err != nil {
 				t.Fatal(err)
 			}
-			testkit.Golden(t, tt.name, out.Bytes())
+			if tt.width == 0 {
+				testkit.Golden(t, tt.name, out.Bytes())
+				return
+			}
+			// No line wider than the terminal, none ending in whitespace.
+			testkit.FitsTerminal(t, out.Bytes(), tt.width, render.DisplayWidth)
+			testkit.Golden(t, tt.name, []byte(out.String()+"--- stderr\n"+errOut.String()))
 		})
 	}
 }
