@@ -38,6 +38,10 @@ Every command talks to a target: the embedded SCIM engine (the default, a
 local SQLite database that behaves like MI's endpoint) or any SCIM endpoint
 given with --url, such as a real MI or a running "miscim serve".
 
+Tables fit the terminal's width (COLUMNS, when set, overrides the detected
+width): free text is wrapped or cut, names and ids never are. Piped, a table
+is one whole tab-separated record per line, without header.
+
 Exit codes: 0 success, 1 unexpected failure, 2 usage or input error,
 3 problems found, 4 authentication rejected, 5 target unavailable,
 130 interrupted.`,

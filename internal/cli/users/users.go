@@ -66,8 +66,10 @@ the target evaluates; a filter it rejects is an input error (exit 2).
 
 Columns: USERNAME, ACTIVE (enabled/disabled), MI USERNAME (with the
 scim-deleted- prefix while soft-deleted), TYPE, AUTH, SOURCE, EMAIL (the
-address MI keeps: work, else primary, else first), ID. Piped, each user is
-one tab-separated line without header.
+address MI keeps: work, else primary, else first), ID. On a terminal too
+narrow for them all, MI USERNAME and EMAIL are cut, then SOURCE, AUTH, TYPE,
+EMAIL and MI USERNAME left out (named on stderr); USERNAME, ACTIVE and ID
+stay whole. Piped, each user is one tab-separated line without header.
 
 JSON and YAML output: an array of the SCIM user resources exactly as the
 target returned them.`,
