@@ -199,10 +199,12 @@ func (t *Table) renderTerminal(ios *iostreams.IOStreams) error {
 //     readable minimum (truncateMin, wrapMin, or their header);
 //  2. while that is not enough, the column with the highest Hide is left
 //     out and step 1 starts again;
-//  3. with nothing left to hide, Truncate and Wrap columns shrink to
-//     hardMin (or their header);
-//  4. then Keep columns are wrapped, the widest first, down to hardMin
-//     (or their header).
+//  3. with nothing left to hide, Keep columns are wrapped at spaces, the
+//     widest first, down to their longest word: "url (optional)" takes two
+//     lines, and no word is broken;
+//  4. then Truncate and Wrap columns shrink to hardMin (or their header);
+//  5. then Keep columns are wrapped inside words, the widest first, down
+//     to hardMin (or their header).
 //
 // A table that is still too wide (a terminal of a few columns) is printed
 // as it is then.
@@ -210,16 +212,22 @@ func layout(cols []Column, headers []string, rows [][]string, width int) []int {
 	n := len(cols)
 	natural := make([]int, n)
 	floor := make([]int, n) // the header: columns never get narrower
+	word := make([]int, n)  // the widest word of a Keep column
 	for i := range cols {
 		floor[i] = max(DisplayWidth(headers[i]), 1)
 		natural[i] = floor[i]
 	}
 	for _, r := range rows {
 		for i, s := range r {
-			natural[i] = max(natural[i], DisplayWidth(s))
+			w := DisplayWidth(s)
+			natural[i] = max(natural[i], w)
+			if cols[i].Fit == Keep && w > word[i] {
+				word[i] = max(word[i], widestWord(s))
+			}
 		}
 	}
 	free := func(i int) bool { return cols[i].Fit != Keep }
+	keep := func(i int) bool { return cols[i].Fit == Keep }
 	readable := func(i int) int {
 		if cols[i].Fit == Wrap {
 			return max(floor[i], wrapMin)
@@ -253,9 +261,19 @@ func layout(cols []Column, headers []string, rows [][]string, width int) []int {
 		widths = append(widths[:0], natural...)
 		shrink(widths, width, free, readable)
 	}
+	shrink(widths, width, keep, func(i int) int { return max(floor[i], word[i]) })
 	shrink(widths, width, free, hard)
-	shrink(widths, width, func(i int) bool { return cols[i].Fit == Keep }, hard)
+	shrink(widths, width, keep, hard)
 	return widths
+}
+
+// widestWord is the display width of the widest space-separated word of s.
+func widestWord(s string) int {
+	w := 0
+	for _, f := range strings.Fields(s) {
+		w = max(w, DisplayWidth(f))
+	}
+	return w
 }
 
 // shrink narrows the widest eligible column by one, again and again, until

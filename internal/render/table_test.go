@@ -82,32 +82,40 @@ func TestLayout(t *testing.T) {
 	tests := []struct {
 		name  string
 		cols  []Column
-		row   []int // natural width of each column
+		row   []int    // natural width of each column, a word of x
+		cells []string // or the cells themselves
 		width int
 		want  []int
 	}{
-		{"fits: untouched", []Column{keep, cut, keep}, []int{10, 30, 10}, 80, []int{10, 30, 10}},
-		{"exactly fits", []Column{keep, cut, keep}, []int{10, 30, 10}, 54, []int{10, 30, 10}},
-		{"the free column pays", []Column{keep, cut, keep}, []int{10, 30, 10}, 50, []int{10, 26, 10}},
-		{"the widest free column first", []Column{cut, wrapped, keep}, []int{30, 60, 5}, 80, []int{30, 41, 5}},
-		{"then both, evenly", []Column{cut, wrapped, keep}, []int{30, 60, 5}, 50, []int{21, 20, 5}},
-		{"keep columns never shrink while free ones can", []Column{keep, wrapped}, []int{40, 60}, 62, []int{40, 20}},
-		{"below readable: hide the highest Hide", []Column{keep, {Header: "h1", Hide: 1}, {Header: "h2", Hide: 2}, cut}, []int{40, 8, 8, 40}, 66, []int{40, 8, 0, 14}},
-		{"then the next", []Column{keep, {Header: "h1", Hide: 1}, {Header: "h2", Hide: 2}, cut}, []int{40, 8, 8, 40}, 60, []int{40, 0, 0, 18}},
-		{"hiding gives the width back", []Column{keep, {Header: "t", Fit: Truncate, Hide: 1}, wrapped}, []int{30, 40, 60}, 60, []int{30, 0, 28}},
-		{"equal Hide: the rightmost first", []Column{keep, {Header: "a", Hide: 1}, {Header: "b", Hide: 1}}, []int{60, 10, 10}, 72, []int{60, 10, 0}},
-		{"nothing to hide: free text down to hardMin", []Column{keep, cut}, []int{70, 30}, 77, []int{70, 5}},
-		{"then identifying columns wrap, the widest first", []Column{keep, keep, cut}, []int{50, 40, 30}, 80, []int{36, 35, 5}},
-		{"too narrow for anything: as narrow as it gets", []Column{keep, keep}, []int{50, 40}, 5, []int{5, 5}},
-		{"the header is the floor", []Column{{Header: "description", Fit: Truncate}, keep}, []int{40, 60}, 65, []int{11, 52}},
+		{"fits: untouched", []Column{keep, cut, keep}, []int{10, 30, 10}, nil, 80, []int{10, 30, 10}},
+		{"exactly fits", []Column{keep, cut, keep}, []int{10, 30, 10}, nil, 54, []int{10, 30, 10}},
+		{"the free column pays", []Column{keep, cut, keep}, []int{10, 30, 10}, nil, 50, []int{10, 26, 10}},
+		{"the widest free column first", []Column{cut, wrapped, keep}, []int{30, 60, 5}, nil, 80, []int{30, 41, 5}},
+		{"then both, evenly", []Column{cut, wrapped, keep}, []int{30, 60, 5}, nil, 50, []int{21, 20, 5}},
+		{"keep columns never shrink while free ones can", []Column{keep, wrapped}, []int{40, 60}, nil, 62, []int{40, 20}},
+		{"below readable: hide the highest Hide", []Column{keep, {Header: "h1", Hide: 1}, {Header: "h2", Hide: 2}, cut}, []int{40, 8, 8, 40}, nil, 66, []int{40, 8, 0, 14}},
+		{"then the next", []Column{keep, {Header: "h1", Hide: 1}, {Header: "h2", Hide: 2}, cut}, []int{40, 8, 8, 40}, nil, 60, []int{40, 0, 0, 18}},
+		{"hiding gives the width back", []Column{keep, {Header: "t", Fit: Truncate, Hide: 1}, wrapped}, []int{30, 40, 60}, nil, 60, []int{30, 0, 28}},
+		{"equal Hide: the rightmost first", []Column{keep, {Header: "a", Hide: 1}, {Header: "b", Hide: 1}}, []int{60, 10, 10}, nil, 72, []int{60, 10, 0}},
+		{"nothing to hide: free text down to hardMin", []Column{keep, cut}, []int{70, 30}, nil, 77, []int{70, 5}},
+		{"then identifying columns wrap, the widest first", []Column{keep, keep, cut}, []int{50, 40, 30}, nil, 80, []int{36, 35, 5}},
+		{"too narrow for anything: as narrow as it gets", []Column{keep, keep}, []int{50, 40}, nil, 5, []int{5, 5}},
+		{"the header is the floor", []Column{{Header: "description", Fit: Truncate}, keep}, []int{40, 60}, nil, 65, []int{11, 52}},
+		// test-connection on 60 columns: the check name takes two lines
+		// before its detail is squeezed below a readable width.
+		{"identifying columns wrap at spaces before free text gets unreadable", []Column{{Header: "status"}, {Header: "check"}, {Header: "duration"}, {Header: "detail", Fit: Wrap}},
+			nil, []string{"pass", "service-provider-config (optional)", "1ms", strings.Repeat("word ", 20)}, 60, []int{6, 23, 8, 17}},
+		{"a word is whole until free text is at its narrowest", []Column{keep, wrapped}, nil, []string{"a-long-identifier (optional)", strings.Repeat("word ", 20)}, 30, []int{17, 11}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			headers := make([]string, len(tt.cols))
-			row := make([]string, len(tt.cols))
+			row := tt.cells
 			for i, c := range tt.cols {
 				headers[i] = strings.ToUpper(c.Header)
-				row[i] = cell(tt.row[i])
+				if tt.cells == nil {
+					row = append(row, cell(tt.row[i]))
+				}
 			}
 			got := layout(tt.cols, headers, [][]string{row}, tt.width)
 			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
