@@ -18,7 +18,8 @@ FUZZ_TARGETS := \
 	./internal/scim:FuzzApplyPatch:150000x \
 	./internal/engine:FuzzCreateUser:30000x \
 	./internal/engine:FuzzPatchUser:12000x \
-	./internal/engine:FuzzPatchGroup:12000x
+	./internal/engine:FuzzPatchGroup:12000x \
+	./internal/render:FuzzTableFits:20000x
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
