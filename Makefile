@@ -19,7 +19,7 @@ FUZZ_TARGETS := \
 	./internal/engine:FuzzCreateUser:30000x \
 	./internal/engine:FuzzPatchUser:12000x \
 	./internal/engine:FuzzPatchGroup:12000x \
-	./internal/render:FuzzTableFits:20000x
+	./internal/render:FuzzTableFits:10000x
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
