@@ -97,7 +97,7 @@ func (ck *checker) check(n, parent *node, i int) error {
 			want = fmt.Sprintf("%d to %d", f.min, f.max)
 		}
 		plural := "s"
-		if want == "1" {
+		if strings.HasSuffix(want, " 1") || want == "1" {
 			plural = ""
 		}
 		return ck.fail(n.pos, "", "%s takes %s argument%s, got %d: %s", n.name, want, plural, nargs, f.signature)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -164,9 +165,17 @@ type Step struct {
 
 // Eval evaluates the expression against one object. env may be nil.
 func (e *Expr) Eval(attrs Attributes, env *Env) (Result, error) {
-	c := evalCtx{src: e.src, attrs: attrs, env: env}
-	return c.run(e.root)
+	// The context escapes through the function table; pooling it keeps
+	// an evaluation free of allocations.
+	c := ctxPool.Get().(*evalCtx)
+	*c = evalCtx{src: e.src, attrs: attrs, env: env}
+	r, err := c.run(e.root)
+	*c = evalCtx{}
+	ctxPool.Put(c)
+	return r, err
 }
+
+var ctxPool = sync.Pool{New: func() any { return new(evalCtx) }}
 
 // Explain evaluates like Eval and also returns the call tree, complete up
 // to the failing call when evaluation fails.
@@ -296,7 +305,9 @@ func (c *evalCtx) arg(n *node, i int) (Value, error) {
 	return v, err
 }
 
-// note records what call n did, for --explain.
+// note records what call n did, for --explain. Callers that pass
+// arguments test c.trace first: boxing them would allocate on every
+// evaluation.
 func (c *evalCtx) note(format string, args ...any) {
 	if c.trace {
 		c.step.Note = fmt.Sprintf(format, args...)

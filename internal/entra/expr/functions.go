@@ -210,7 +210,9 @@ func evalSwitch(c *evalCtx, n *node) (Value, error) {
 			return Value{}, err
 		}
 		if key == src {
-			c.note("matched %s", n.fn.paramName(k, len(n.args)))
+			if c.trace {
+				c.note("matched %s", n.fn.paramName(k, len(n.args)))
+			}
 			return c.arg(n, k+1)
 		}
 	}
@@ -239,7 +241,7 @@ func evalCoalesce(c *evalCtx, n *node) (Value, error) {
 	for i := range n.args {
 		v, err := c.arg(n, i)
 		if err != nil || !v.IsNull() {
-			if err == nil {
+			if err == nil && c.trace {
 				c.note("first value that is not null: %s", n.fn.paramName(i, len(n.args)))
 			}
 			return v, err
@@ -338,7 +340,9 @@ func evalItem(c *evalCtx, n *node) (Value, error) {
 	}
 	vals := v.Values()
 	if idx > int64(len(vals)) {
-		c.note("only %d values: null", len(vals))
+		if c.trace {
+			c.note("only %d values: null", len(vals))
+		}
 		return Value{}, nil
 	}
 	return Str(vals[idx-1]), nil

@@ -68,16 +68,16 @@ func Caret(src string, pos int) string {
 	if pos > len(src) {
 		pos = len(src)
 	}
-	const window = 72
+	const keepBefore, keepAfter = 60, 40
 	before := []rune(src[:pos])
 	after := []rune(src[pos:])
 	prefix, suffix := "", ""
-	if len(before) > window/2 {
-		before = before[len(before)-window/2:]
+	if len(before) > keepBefore {
+		before = before[len(before)-keepBefore:]
 		prefix = "…"
 	}
-	if len(after) > window/2 {
-		after = after[:window/2]
+	if len(after) > keepAfter {
+		after = after[:keepAfter]
 		suffix = "…"
 	}
 	clean := strings.NewReplacer("\n", " ", "\r", " ", "\t", " ")
@@ -458,13 +458,7 @@ func quoteConst(s string) string {
 		case '"':
 			b.WriteString(`\"`)
 		case '\\':
-			// A backslash before a quote or a backslash must be doubled to
-			// survive; any other stays single, as the parser keeps it.
-			if i+1 == len(s) || s[i+1] == '"' || s[i+1] == '\\' {
-				b.WriteString(`\\`)
-			} else {
-				b.WriteByte('\\')
-			}
+			b.WriteString(`\\`)
 		default:
 			b.WriteByte(s[i])
 		}
