@@ -18,13 +18,13 @@ const MaxLength = 10000
 type nodeKind uint8
 
 const (
-	nodeCall      nodeKind = iota // Name(arg, …)
-	nodeAttr                      // [name]
-	nodeString                    // "text"
-	nodeNumber                    // 7, -10, 42568.75, &HF7
-	nodeName                      // vbBinaryCompare, vbTextCompare
-	nodeOmitted                   // nothing between two commas
-	nodeCompare                   // left op right (IIF conditions, CBool)
+	nodeCall    nodeKind = iota // Name(arg, …)
+	nodeAttr                    // [name]
+	nodeString                  // "text"
+	nodeNumber                  // 7, -10, 42568.75, &HF7
+	nodeName                    // vbBinaryCompare, vbTextCompare
+	nodeOmitted                 // nothing between two commas
+	nodeCompare                 // left op right (IIF conditions, CBool)
 )
 
 // node is one element of a parsed expression. pos and end are byte
