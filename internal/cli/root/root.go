@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/miscim/miscim/internal/cli/cmdutil"
+	"github.com/miscim/miscim/internal/cli/expr"
 	"github.com/miscim/miscim/internal/cli/groups"
 	"github.com/miscim/miscim/internal/cli/serve"
 	"github.com/miscim/miscim/internal/cli/testconnection"
@@ -99,6 +100,7 @@ Exit codes: 0 success, 1 unexpected failure, 2 usage or input error,
 	add(groupDiagnostics, testconnection.NewCmdTestConnection(f, nil))
 	add(groupDiagnostics, users.NewCmdUsers(f))
 	add(groupDiagnostics, groups.NewCmdGroups(f))
+	add(groupDiagnostics, expr.NewCmdExpr(f, nil))
 	add(groupServer, serve.NewCmdServe(f, nil))
 	add(groupAdmin, vars.NewCmdVars(f))
 	add(groupAdmin, tokens.NewCmdTokens(f))

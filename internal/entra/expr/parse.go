@@ -72,11 +72,12 @@ func Caret(src string, pos int) string {
 	before := []rune(src[:pos])
 	after := []rune(src[pos:])
 	prefix, suffix := "", ""
-	if len(before) > keepBefore {
+	cut := len(before)+len(after) > keepBefore+keepAfter // else short enough to show whole
+	if cut && len(before) > keepBefore {
 		before = before[len(before)-keepBefore:]
 		prefix = "…"
 	}
-	if len(after) > keepAfter {
+	if cut && len(after) > keepAfter {
 		after = after[:keepAfter]
 		suffix = "…"
 	}
