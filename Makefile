@@ -19,7 +19,9 @@ FUZZ_TARGETS := \
 	./internal/engine:FuzzCreateUser:30000x \
 	./internal/engine:FuzzPatchUser:12000x \
 	./internal/engine:FuzzPatchGroup:12000x \
-	./internal/render:FuzzTableFits:10000x
+	./internal/render:FuzzTableFits:10000x \
+	./internal/entra/expr:FuzzParse:40000x \
+	./internal/entra/expr:FuzzEval:40000x
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
