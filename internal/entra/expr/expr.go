@@ -65,7 +65,8 @@ func (e *Expr) String() string {
 }
 
 // Attributes returns the names of the attributes the expression reads, in
-// order of first appearance: what a tenant loader must provide.
+// order of first appearance: what a tenant loader must provide. The slice
+// must not be changed.
 func (e *Expr) Attributes() []string { return e.attrs }
 
 // Warnings returns the documented pitfalls the expression contains.
