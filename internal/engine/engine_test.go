@@ -14,6 +14,7 @@ import (
 	"github.com/miscim/miscim/internal/scim"
 	"github.com/miscim/miscim/internal/store"
 	"github.com/miscim/miscim/internal/store/sqlite"
+	"github.com/miscim/miscim/internal/testkit"
 )
 
 // testClock is a settable clock.
@@ -79,6 +80,7 @@ type fixture struct {
 	st    *scanCounter
 	path  string
 	ctx   context.Context
+	dump  *testkit.DBDump
 }
 
 func openStore(t testing.TB, path string) *sqlite.Store {
@@ -104,7 +106,7 @@ func newFixture(t testing.TB) *fixture {
 		n++
 		return fmt.Sprintf("%08x-0000-4000-8000-000000000000", n)
 	}))
-	return &fixture{t: t, e: e, clock: clock, st: st, path: path, ctx: context.Background()}
+	return &fixture{t: t, e: e, clock: clock, st: st, path: path, ctx: context.Background(), dump: testkit.OpenDBDump(t, path)}
 }
 
 // body renders a JSON body from a Go value or passes a string through.
@@ -198,25 +200,12 @@ func wantSCIMError(t *testing.T, err error, status int, scimType string) *scim.E
 	return se
 }
 
-// snapshot captures everything the store holds, to prove that a failed
-// request wrote nothing.
+// snapshot captures everything the database holds — every row of every
+// table: users, tombstones, groups, members, tokens, variables and their
+// history — to prove that a failed request wrote nothing.
 func (f *fixture) snapshot() string {
 	f.t.Helper()
-	var b strings.Builder
-	err := f.st.Store.View(f.ctx, func(tx store.Tx) error {
-		if err := tx.ScanUsers(func(u store.User) error { fmt.Fprintf(&b, "%+v\n", u); return nil }); err != nil {
-			return err
-		}
-		return tx.ScanGroups(func(g store.Group) error {
-			ms, err := tx.Members(g.ID)
-			fmt.Fprintf(&b, "%+v %v\n", g, ms)
-			return err
-		})
-	})
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	return b.String()
+	return f.dump.Snapshot(f.t)
 }
 
 func ext(doc scim.Resource) map[string]any {

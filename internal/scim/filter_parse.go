@@ -40,6 +40,9 @@ const (
 //
 // Errors are *Error with status 400 and scimType invalidFilter.
 func ParseFilter(s string) (Expr, error) {
+	if err := checkUTF8Text("filter", ScimTypeInvalidFilter, s); err != nil {
+		return nil, err
+	}
 	p := &parser{s: s}
 	if err := p.checkLen(); err != nil {
 		return nil, err
@@ -69,6 +72,9 @@ func ParseFilter(s string) (Expr, error) {
 // Leading and trailing blanks are ignored. Errors are *Error with status 400
 // and scimType invalidPath.
 func ParsePath(s string) (AttrPath, error) {
+	if err := checkUTF8Text("path", ScimTypeInvalidPath, s); err != nil {
+		return AttrPath{}, err
+	}
 	p := &parser{s: s, path: true}
 	if err := p.checkLen(); err != nil {
 		return AttrPath{}, err
@@ -492,7 +498,10 @@ func (p *parser) parseString() (string, error) {
 						}
 					}
 				}
-				r = utf8.RuneError
+				// Half a pair is no character: storing U+FFFD in its place
+				// would compare against something the client never sent
+				// (RFC 8259 §8.2).
+				return "", p.errAt(escPos, `the escape %s is half of a UTF-16 surrogate pair, which is not a character: send the character itself, or both halves of its pair`, body[i-5:i+1])
 			}
 			b.WriteRune(r)
 		default:

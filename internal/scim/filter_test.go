@@ -209,6 +209,11 @@ var filterErrorTests = []struct {
 	{`emails[type eq "work"].value`, `position 29: expected a comparison operator`},
 	{`x eq "\x"`, `position 7: invalid escape "\\x" in string`},
 	{`x eq "\u12"`, `position 7: invalid \u escape`},
+	{`x eq "a\ud800"`, `position 8: the escape \ud800 is half of a UTF-16 surrogate pair`},
+	{`x eq "\udc00\ud800"`, `position 7: the escape \udc00 is half`},
+	{`x eq "\ud800\u0041"`, `position 7: the escape \ud800 is half`},
+	{"userName eq \"\xff\xfe\"", `invalid filter: byte 0xff at byte offset 13, after "userName eq \"" is not part of a UTF-8 character`},
+	{"é eq \"\xc3\"", `byte 0xc3 at byte offset 7, after "é eq \""`},
 	{`x eq 1e999`, `position 6: the number "1e999" is out of range`},
 	{`x eq )`, `position 6: expected a value after "eq", found ")"`},
 	{`é eq 1 )`, `position 1: "é" is not a valid attribute name`},
@@ -290,6 +295,7 @@ var pathErrorTests = []struct{ in, detail string }{
 	{`emails[type eq "work"].value.x`, `position 24: "value.x" is not a valid sub-attribute name`},
 	{`members)`, `position 8: expected the end of the path, found ")"`},
 	{`[value eq 1]`, `position 1: expected an attribute name, found "["`},
+	{"name.\x80", `invalid path: byte 0x80 at byte offset 5, after "name." is not part of a UTF-8 character`},
 }
 
 func TestParsePathErrors(t *testing.T) {

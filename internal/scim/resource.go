@@ -39,9 +39,15 @@ func NewListResponse(total, startIndex int, page []Resource) *ListResponse {
 }
 
 // DecodeObject parses a request body that must be one JSON object. Malformed
-// JSON, trailing data and non-object bodies are 400 invalidSyntax with the
-// position of the problem (RFC 7644 §3.12).
+// JSON, trailing data, non-object bodies, text that is not UTF-8 and
+// nesting deeper than MaxJSONDepth (CheckJSONText) are 400 invalidSyntax
+// with the byte offset of the problem (RFC 7644 §3.12). Every engine entry
+// point that takes a body decodes it here, so the in-process target and
+// `miscim serve` refuse the same bodies.
 func DecodeObject(body []byte) (Resource, error) {
+	if err := CheckJSONText(body); err != nil {
+		return nil, err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	var v any
 	if err := dec.Decode(&v); err != nil {

@@ -1,6 +1,6 @@
 // Package testkit holds helpers shared by tests: golden files, the check
-// that terminal output fits its width, and self-signed certificates. Only
-// _test.go files import it.
+// that terminal output fits its width, self-signed certificates and
+// whole-database dumps. Only _test.go files import it.
 package testkit
 
 import (
