@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -55,6 +57,7 @@ func TestScripts(t *testing.T) {
 			"waitfile": cmdWaitfile,
 			"http":     cmdHTTP,
 			"sleep":    cmdSleep,
+			"rawpost":  cmdRawPost,
 		},
 	})
 }
@@ -164,5 +167,68 @@ func cmdHTTP(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	for k, v := range resp.Header {
 		fmt.Fprintf(ts.Stderr(), "%s: %s\n", k, strings.Join(v, ", "))
+	}
+}
+
+// rawpost URL SIZE [chunked] writes a whole POST of a create-user body of
+// exactly SIZE bytes over one TCP connection — headers, then every byte of
+// the body — before it reads a byte of the answer, as curl --data @file
+// and Python's urllib do; with chunked, without Content-Length. It prints
+// "STATUS" then the body on stdout, and "closed cleanly" on stderr when the
+// server then ended the connection with a FIN rather than a reset. The
+// bearer token is $TOKEN.
+func cmdRawPost(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 || len(args) > 3 || (len(args) == 3 && args[2] != "chunked") {
+		ts.Fatalf("usage: rawpost URL SIZE [chunked]")
+	}
+	u, err := url.Parse(args[0])
+	if err != nil {
+		ts.Fatalf("rawpost: %v", err)
+	}
+	size, err := strconv.Atoi(args[1])
+	head := `{"userName":"big@example.com","emails":[{"value":"big@example.com"}],"pad":"`
+	if err != nil || size < len(head)+2 {
+		ts.Fatalf("rawpost: SIZE must be a number of bytes, at least %d", len(head)+2)
+	}
+	body := head + strings.Repeat("x", size-len(head)-2) + `"}`
+	chunked := len(args) == 3
+
+	conn, err := net.DialTimeout("tcp", u.Host, 10*time.Second)
+	if err != nil {
+		ts.Fatalf("rawpost: %v", err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(60 * time.Second))
+	w := bufio.NewWriterSize(conn, 64<<10)
+	fmt.Fprintf(w, "POST %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/scim+json\r\n", u.RequestURI(), u.Host, ts.Getenv("TOKEN"))
+	if chunked {
+		fmt.Fprintf(w, "Transfer-Encoding: chunked\r\n\r\n")
+		for i := 0; i < len(body); i += 32 << 10 {
+			c := body[i:min(i+32<<10, len(body))]
+			fmt.Fprintf(w, "%x\r\n%s\r\n", len(c), c)
+		}
+		fmt.Fprintf(w, "0\r\n\r\n")
+	} else {
+		fmt.Fprintf(w, "Content-Length: %d\r\n\r\n%s", len(body), body)
+	}
+	if err := w.Flush(); err != nil {
+		ts.Fatalf("rawpost: writing the request: %v", err)
+	}
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		ts.Fatalf("rawpost: reading the answer: %v", err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		ts.Fatalf("rawpost: reading the answer: %v", err)
+	}
+	fmt.Fprintf(ts.Stdout(), "%d\n%s\n", resp.StatusCode, b)
+	if resp.Close {
+		if _, err := br.ReadByte(); errors.Is(err, io.EOF) {
+			fmt.Fprintln(ts.Stderr(), "closed cleanly")
+		} else {
+			fmt.Fprintf(ts.Stderr(), "after the answer: %v\n", err)
+		}
 	}
 }

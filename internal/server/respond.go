@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -118,22 +119,27 @@ func (c *call) readBody() ([]byte, bool) {
 	}
 	limit := c.s.opts.MaxBodyBytes
 	if c.r.ContentLength > limit {
-		c.tooLarge()
+		c.tooLarge(0)
 		return nil, false
 	}
 	if c.r.Body == nil {
 		return nil, true
 	}
-	b, err := io.ReadAll(http.MaxBytesReader(c.rawW, c.r.Body, limit))
+	// One byte past the limit tells a body that is too large from one that
+	// fits exactly. Not http.MaxBytesReader: once over its limit it refuses
+	// every further read and has net/http close the connection with the
+	// rest of the body unread, which resets it (see tooLarge).
+	b, err := io.ReadAll(io.LimitReader(c.r.Body, limit+1))
+	if int64(len(b)) > limit {
+		c.body = b[:limit]
+		c.tooLarge(int64(len(b)))
+		return nil, false
+	}
 	c.body = b
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		switch {
-		case errors.As(err, &tooBig):
-			c.tooLarge()
-		case c.r.Context().Err() != nil:
+		if c.r.Context().Err() != nil {
 			c.fail(c.r.Context().Err())
-		default:
+		} else {
 			c.writeError(http.StatusBadRequest, scim.ScimTypeInvalidSyntax, "could not read the request body: "+err.Error())
 		}
 		return nil, false
@@ -141,8 +147,75 @@ func (c *call) readBody() ([]byte, bool) {
 	return b, true
 }
 
-func (c *call) tooLarge() {
-	c.writeError(http.StatusRequestEntityTooLarge, "", "the request body is larger than the limit of "+formatBytes(c.s.opts.MaxBodyBytes)+"; send fewer operations or members per request")
+// tooLarge answers 413 to a body over the limit, of which read bytes have
+// been read, so that the client can read the answer whatever order it
+// writes and reads in.
+//
+// The trap is the connection's end. A client that writes its whole body
+// before it reads (curl --data @file, Python's urllib, most libraries) is
+// still writing when the server has its answer. A server that then closes
+// with unread bytes in its receive buffer makes the kernel send a reset,
+// and the client's kernel throws away the 413 it had already received:
+// the client sees "connection reset by peer" and no answer. net/http
+// closes exactly so after http.MaxBytesReader trips, and after a handler
+// leaves more than 256 KiB of a body unread: it half-closes and waits
+// 500 ms, but does not read (http.Server has no lingering close). So the
+// server reads on and discards the rest, up to MaxDrainBytes beyond the
+// limit, before the connection closes; beyond that bound it closes anyway,
+// and a client still writing then gets the reset. Nothing is kept.
+//
+// On net/http's own HTTP/1 connections the 413 is written and flushed
+// first (full duplex), so that a client that reads while it writes (Go's
+// client; curl) stops sending at once; the rest is drained after. A writer
+// that cannot interleave (the in-process transport, test recorders) gets
+// the body drained first. Nothing is drained when nothing more would come:
+// a client that asked "Expect: 100-continue" was never told to send its
+// body (net/http sends no 100 Continue after a final answer), and HTTP/2
+// ends the stream alone, leaving the connection up.
+func (c *call) tooLarge(read int64) {
+	limit := c.s.opts.MaxBodyBytes
+	detail := fmt.Sprintf("the request body is larger than the limit of %s (%d bytes; miscim serve sets it with --max-body): send fewer operations or members per request", formatBytes(limit), limit)
+	budget := limit + c.s.opts.MaxDrainBytes - read
+	drain := c.r.Body != nil && c.r.Body != http.NoBody && c.r.ProtoMajor == 1 && (read > 0 || !expectsContinue(c.r))
+	if drain && c.r.ContentLength-read > budget {
+		drain = false // more than the bound: the connection closes anyway
+	}
+	if !drain {
+		c.writeError(http.StatusRequestEntityTooLarge, "", detail)
+		return
+	}
+	rc := http.NewResponseController(c.w)
+	if rc.EnableFullDuplex() == nil {
+		c.w.Header().Set("Connection", "close")
+		c.writeError(http.StatusRequestEntityTooLarge, "", detail)
+		_ = rc.Flush()
+		drainBody(c.r.Body, budget)
+		return
+	}
+	if !drainBody(c.r.Body, budget) {
+		c.w.Header().Set("Connection", "close")
+	}
+	c.writeError(http.StatusRequestEntityTooLarge, "", detail)
+}
+
+// drainBody reads and discards up to n bytes of body and reports whether
+// the body ended within them.
+func drainBody(body io.Reader, n int64) bool {
+	_, err := io.CopyN(io.Discard, body, n+1)
+	return err == io.EOF
+}
+
+// expectsContinue reports an "Expect: 100-continue" request (RFC 9110
+// §10.1.1): its client waits for the go-ahead before sending the body.
+func expectsContinue(r *http.Request) bool {
+	for _, v := range r.Header.Values("Expect") {
+		for _, tok := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(tok), "100-continue") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // query parses the query string. A `+` is a space there and `%20` too,

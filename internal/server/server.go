@@ -31,6 +31,12 @@ import (
 // (DESIGN §3.5).
 const DefaultMaxBodyBytes = 1 << 20
 
+// DefaultMaxDrainBytes is how much of an oversized body, beyond the limit,
+// the server reads and throws away when Options leaves it 0: enough that a
+// client which writes a whole 20 MiB body before reading the answer still
+// reads its 413, small enough that no client can keep the server reading.
+const DefaultMaxDrainBytes = 64 << 20
+
 // Options configure a Server.
 type Options struct {
 	// AdminToken is a static bearer token accepted as the built-in
@@ -43,6 +49,10 @@ type Options struct {
 	Logger *slog.Logger
 	// MaxBodyBytes limits request bodies (413 beyond); 0 means 1 MiB.
 	MaxBodyBytes int64
+	// MaxDrainBytes is how many bytes of an oversized body beyond
+	// MaxBodyBytes are read and discarded after the 413 before the
+	// connection is closed; 0 means DefaultMaxDrainBytes.
+	MaxDrainBytes int64
 	// Version is reported by /healthz.
 	Version string
 }
@@ -72,6 +82,9 @@ type Server struct {
 func New(e *engine.Engine, opts Options) *Server {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if opts.MaxDrainBytes <= 0 {
+		opts.MaxDrainBytes = DefaultMaxDrainBytes
 	}
 	if opts.Version == "" {
 		opts.Version = "dev"
@@ -139,7 +152,6 @@ func LocalAdmin(h http.Handler) http.Handler {
 type call struct {
 	s     *Server
 	w     *recorder
-	rawW  http.ResponseWriter // for http.MaxBytesReader's connection handling
 	r     *http.Request
 	id    string
 	who   engine.Principal
@@ -159,7 +171,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer s.metrics.inFlight.Dec()
 
 	rec := &recorder{ResponseWriter: w}
-	c := &call{s: s, w: rec, rawW: w, r: r, id: id, start: start}
+	c := &call{s: s, w: rec, r: r, id: id, start: start}
 	logging := s.requestLogOn(r)
 	if logging {
 		rec.capture, rec.limit = true, s.opts.MaxBodyBytes
