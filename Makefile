@@ -16,9 +16,10 @@ FUZZ_TARGETS := \
 	./internal/scim:FuzzParsePath:150000x \
 	./internal/scim:FuzzParsePatch:150000x \
 	./internal/scim:FuzzApplyPatch:150000x \
-	./internal/engine:FuzzCreateUser:30000x \
-	./internal/engine:FuzzPatchUser:12000x \
-	./internal/engine:FuzzPatchGroup:12000x \
+	./internal/engine:FuzzCreateUser:4000x \
+	./internal/engine:FuzzPatchUser:3000x \
+	./internal/engine:FuzzPatchGroup:2000x \
+	./internal/server:FuzzHandler:10000x \
 	./internal/render:FuzzTableFits:10000x \
 	./internal/entra/expr:FuzzParse:40000x \
 	./internal/entra/expr:FuzzEval:40000x

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // limitError reports whether err is the length or depth limit. Canonical
@@ -39,6 +40,9 @@ func FuzzParseFilter(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		e, err := ParseFilter(s)
+		if err == nil && !utf8.ValidString(s) {
+			t.Fatalf("ParseFilter accepted a filter that is not UTF-8: %q", s)
+		}
 		if err != nil {
 			checkBadRequest(t, err, ScimTypeInvalidFilter)
 			return
@@ -68,6 +72,9 @@ func FuzzParsePath(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		p, err := ParsePath(s)
+		if err == nil && !utf8.ValidString(s) {
+			t.Fatalf("ParsePath accepted a path that is not UTF-8: %q", s)
+		}
 		if err != nil {
 			checkBadRequest(t, err, ScimTypeInvalidPath)
 			return

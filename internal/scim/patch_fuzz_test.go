@@ -4,6 +4,7 @@ import (
 	"errors"
 	"reflect"
 	"testing"
+	"unicode/utf8"
 )
 
 // patchSeeds are the bodies of the ParsePatch and ApplyPatch tables.
@@ -45,8 +46,13 @@ func FuzzParsePatch(f *testing.F) {
 	for _, s := range []string{``, `{`, `[]`, `null`, `{"Operations":[]}`, `{"Operations":[{"op":"move"}]}`, `{} }`} {
 		f.Add([]byte(s))
 	}
+	f.Add([]byte("{\"Operations\":[{\"op\":\"add\",\"path\":\"x\",\"value\":\"\xff\"}]}"))
+	f.Add([]byte(`{"Operations":[{"op":"add","path":"x","value":"\ud800"}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		list, err := ParsePatch(body)
+		if err == nil && !utf8.Valid(body) {
+			t.Fatalf("ParsePatch accepted a body that is not UTF-8: %q", body)
+		}
 		if err != nil {
 			checkPatchError(t, "ParsePatch", err)
 			if list != nil {
