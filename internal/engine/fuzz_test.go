@@ -213,6 +213,7 @@ func FuzzCreateUser(f *testing.F) {
 			return
 		}
 		id := u["id"].(string)
+		defer func() { _ = fx.e.DeleteUser(fx.ctx, id, "") }() // also when a check fails
 		if got := fx.user(id); describe(got) != describe(u) {
 			t.Fatalf("GET differs from the create response:\n%v\n%v", got, u)
 		}
@@ -394,6 +395,7 @@ func FuzzPatchGroup(f *testing.F) {
 		outside := fx.snapshot()
 		g := fx.createGroup("Target", fuzzM1, fuzzM2)
 		id := g["id"].(string)
+		defer func() { _ = fx.e.DeleteGroup(fx.ctx, id, "") }() // also when a check fails
 		before := fx.snapshot()
 		r, err := fx.e.PatchGroup(fx.ctx, id, b, "")
 		checkText(t, b, r, err)
