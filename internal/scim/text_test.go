@@ -1,6 +1,7 @@
 package scim
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -72,5 +73,42 @@ func TestParsePatchText(t *testing.T) {
 		if !strings.Contains(err.(*Error).Detail, "byte offset") {
 			t.Errorf("%q: detail %q names no offset", body, err.(*Error).Detail)
 		}
+	}
+}
+
+// BenchmarkDecodeObject measures what the text check adds to decoding a
+// body: an Entra create-user request, and a 1 MiB group body (the largest
+// the server accepts by default).
+func BenchmarkDecodeObject(b *testing.B) {
+	entra := []byte(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],"externalId":"0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef","userName":"Test_User_00aa00aa@contoso.com","active":true,"emails":[{"primary":true,"type":"work","value":"Test_User_00aa00aa@contoso.com"}],"meta":{"resourceType":"User"},"name":{"formatted":"givenName familyName","familyName":"familyName","givenName":"Zoë"},"roles":[]}`)
+	var big strings.Builder
+	big.WriteString(`{"displayName":"Big","members":[`)
+	for i := 0; big.Len() < 1<<20-64; i++ {
+		if i > 0 {
+			big.WriteByte(',')
+		}
+		fmt.Fprintf(&big, `{"value":"%08x-0000-4000-8000-000000000000"}`, i)
+	}
+	big.WriteString(`]}`)
+	for _, body := range []struct {
+		name string
+		b    []byte
+	}{{"entra-user", entra}, {"group-1MiB", []byte(big.String())}} {
+		b.Run(body.name+"/check", func(b *testing.B) {
+			b.SetBytes(int64(len(body.b)))
+			for b.Loop() {
+				if err := CheckJSONText(body.b); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(body.name+"/decode", func(b *testing.B) {
+			b.SetBytes(int64(len(body.b)))
+			for b.Loop() {
+				if _, err := DecodeObject(body.b); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
