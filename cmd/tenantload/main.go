@@ -1,0 +1,178 @@
+// Command tenantload measures how fast internal/entra/tenant loads a large
+// Microsoft Graph export (DESIGN §8 and issue 9: 100,000 users, 1,000
+// groups and 200,000 memberships in under 2 s and 300 MB resident). It
+// writes the export with tenantgen.Large into a temporary directory,
+// then loads it several times, each in a fresh child process so that the
+// peak resident set (getrusage's maxrss) is the loader's alone, and
+// prints the wall time, the CPU time and the peak RSS of each run and
+// their medians. It exits 3 when a median misses its target.
+//
+//	go run ./cmd/tenantload -users 100000 -groups 1000 -memberships 200000
+//
+// The wall time depends on what else the machine runs; the CPU time
+// (user + system) is what the load itself costs.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/miscim/miscim/internal/entra/tenant"
+	"github.com/miscim/miscim/internal/entra/tenant/tenantgen"
+)
+
+func main() {
+	users := flag.Int("users", 100000, "users in the generated export")
+	groups := flag.Int("groups", 1000, "groups")
+	memberships := flag.Int("memberships", 200000, "direct memberships")
+	runs := flag.Int("runs", 5, "measured loads, each in its own process")
+	dir := flag.String("dir", "", "use (or keep) the export in this directory instead of a temporary one")
+	maxTime := flag.Duration("target-time", 2*time.Second, "target for the median wall time")
+	maxRSS := flag.Int("target-rss-mb", 300, "target for the median peak RSS, MB")
+	load := flag.String("load", "", "internal: load this export once and report")
+	flag.Parse()
+	if *load != "" {
+		if err := loadOnce(*load); err != nil {
+			fmt.Fprintln(os.Stderr, "tenantload:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	code, err := run(*users, *groups, *memberships, *runs, *dir, *maxTime, *maxRSS)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "tenantload:", err)
+		os.Exit(1)
+	}
+	os.Exit(code)
+}
+
+// loadOnce is the child: one load, its wall time and what it holds.
+func loadOnce(dir string) error {
+	start := time.Now()
+	t, err := tenant.Load(dir)
+	if err != nil {
+		return err
+	}
+	wall := time.Since(start)
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Printf("%d %d %d %d %d\n", wall.Nanoseconds(), ms.HeapAlloc, t.UserCount(), t.GroupCount(), t.MembershipCount())
+	runtime.KeepAlive(t)
+	return nil
+}
+
+type result struct {
+	wall, cpu     time.Duration
+	rssMB, heapMB float64
+}
+
+func run(users, groups, memberships, runs int, dir string, maxTime time.Duration, maxRSS int) (int, error) {
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "tenantload-")
+		if err != nil {
+			return 0, err
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	}
+	export := filepath.Join(dir, "graph")
+	if _, err := os.Stat(filepath.Join(export, "users.json")); errors.Is(err, os.ErrNotExist) {
+		start := time.Now()
+		if err := tenantgen.WriteGraph(export, tenantgen.Large(users, groups, memberships), 999); err != nil {
+			return 0, err
+		}
+		fmt.Printf("wrote a Graph export of %d users, %d groups, %d memberships (%s) in %s\n",
+			users, groups, memberships, size(export), time.Since(start).Round(time.Millisecond))
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return 0, err
+	}
+	var rs []result
+	fmt.Printf("%-4s %10s %10s %10s %10s\n", "run", "wall", "cpu", "peak RSS", "live heap")
+	for i := range runs {
+		cmd := exec.Command(self, "-load", export)
+		cmd.Stderr = os.Stderr
+		out, err := cmd.Output()
+		if err != nil {
+			return 0, fmt.Errorf("load run %d: %w", i+1, err)
+		}
+		f := strings.Fields(string(out))
+		if len(f) != 5 {
+			return 0, fmt.Errorf("load run %d: unexpected output %q", i+1, out)
+		}
+		wallNS, _ := strconv.ParseInt(f[0], 10, 64)
+		heap, _ := strconv.ParseInt(f[1], 10, 64)
+		if f[2] != strconv.Itoa(users) || f[3] != strconv.Itoa(groups) || f[4] != strconv.Itoa(memberships) {
+			return 0, fmt.Errorf("load run %d read %s users, %s groups, %s memberships", i+1, f[2], f[3], f[4])
+		}
+		ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+		r := result{
+			wall:   time.Duration(wallNS),
+			cpu:    cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(),
+			rssMB:  float64(ru.Maxrss) / 1024, // kilobytes on Linux
+			heapMB: float64(heap) / (1 << 20),
+		}
+		rs = append(rs, r)
+		fmt.Printf("%-4d %10s %10s %8.0f MB %7.0f MB\n", i+1, r.wall.Round(time.Millisecond), r.cpu.Round(time.Millisecond), r.rssMB, r.heapMB)
+	}
+	med := func(get func(result) float64) float64 {
+		vs := make([]float64, len(rs))
+		for i, r := range rs {
+			vs[i] = get(r)
+		}
+		slices.Sort(vs)
+		return vs[len(vs)/2]
+	}
+	wall := time.Duration(med(func(r result) float64 { return float64(r.wall) }))
+	cpu := time.Duration(med(func(r result) float64 { return float64(r.cpu) }))
+	rss := med(func(r result) float64 { return r.rssMB })
+	fmt.Printf("median: wall %s (target < %s), cpu %s, peak RSS %.0f MB (target < %d MB), load average %s\n",
+		wall.Round(time.Millisecond), maxTime, cpu.Round(time.Millisecond), rss, maxRSS, loadAverage())
+	code := 0
+	if wall >= maxTime {
+		fmt.Println("target missed: load time")
+		code = 3
+	}
+	if rss >= float64(maxRSS) {
+		fmt.Println("target missed: resident memory")
+		code = 3
+	}
+	return code, nil
+}
+
+func size(dir string) string {
+	var n int64
+	filepath.Walk(dir, func(_ string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() {
+			n += fi.Size()
+		}
+		return nil
+	})
+	return fmt.Sprintf("%.0f MB", float64(n)/(1<<20))
+}
+
+// loadAverage says how busy the machine was: on a shared machine the wall
+// time is only meaningful next to it.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}
