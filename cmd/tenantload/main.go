@@ -10,10 +10,15 @@
 //	go run ./cmd/tenantload -users 100000 -groups 1000 -memberships 200000
 //
 // The wall time depends on what else the machine runs; the CPU time
-// (user + system) is what the load itself costs.
+// (user + system) is what the load itself costs. For scale, each run is
+// paired with a baseline measured the same way in the same run: a fresh
+// process that reads every file of the export and checks it with
+// encoding/json's json.Valid, building nothing; the ratio of the two says
+// what the snapshot costs beyond one pass of Go's own JSON scanner.
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -40,7 +45,15 @@ func main() {
 	maxTime := flag.Duration("target-time", 2*time.Second, "target for the median wall time")
 	maxRSS := flag.Int("target-rss-mb", 300, "target for the median peak RSS, MB")
 	load := flag.String("load", "", "internal: load this export once and report")
+	validate := flag.String("validate", "", "internal: read and json.Valid every file of this export once and report")
 	flag.Parse()
+	if *validate != "" {
+		if err := validateOnce(*validate); err != nil {
+			fmt.Fprintln(os.Stderr, "tenantload:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *load != "" {
 		if err := loadOnce(*load); err != nil {
 			fmt.Fprintln(os.Stderr, "tenantload:", err)
@@ -72,9 +85,63 @@ func loadOnce(dir string) error {
 	return nil
 }
 
+// validateOnce is the baseline child: every file read and validated.
+func validateOnce(dir string) error {
+	start := time.Now()
+	n := 0
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if !json.Valid(b) {
+			return fmt.Errorf("%s: not valid JSON", p)
+		}
+		n++
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%d 0 %d 0 0\n", time.Since(start).Nanoseconds(), n)
+	return nil
+}
+
 type result struct {
-	wall, cpu     time.Duration
-	rssMB, heapMB float64
+	wall, cpu, baseline        time.Duration
+	rssMB, heapMB              float64
+	users, groups, memberships int
+}
+
+// child runs one measured process and reads its report.
+func child(self string, args ...string) (result, error) {
+	cmd := exec.Command(self, args...)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return result{}, err
+	}
+	f := strings.Fields(string(out))
+	if len(f) != 5 {
+		return result{}, fmt.Errorf("unexpected output %q", out)
+	}
+	n := make([]int64, 5)
+	for i := range f {
+		if n[i], err = strconv.ParseInt(f[i], 10, 64); err != nil {
+			return result{}, fmt.Errorf("unexpected output %q", out)
+		}
+	}
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	return result{
+		wall:   time.Duration(n[0]),
+		cpu:    cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(),
+		rssMB:  float64(ru.Maxrss) / 1024, // kilobytes on Linux
+		heapMB: float64(n[1]) / (1 << 20),
+		users:  int(n[2]), groups: int(n[3]), memberships: int(n[4]),
+	}, nil
 }
 
 func run(users, groups, memberships, runs int, dir string, maxTime time.Duration, maxRSS int) (int, error) {
@@ -100,32 +167,22 @@ func run(users, groups, memberships, runs int, dir string, maxTime time.Duration
 		return 0, err
 	}
 	var rs []result
-	fmt.Printf("%-4s %10s %10s %10s %10s\n", "run", "wall", "cpu", "peak RSS", "live heap")
+	fmt.Printf("%-4s %10s %10s %10s %10s %14s\n", "run", "wall", "cpu", "peak RSS", "live heap", "baseline wall")
 	for i := range runs {
-		cmd := exec.Command(self, "-load", export)
-		cmd.Stderr = os.Stderr
-		out, err := cmd.Output()
+		r, err := child(self, "-load", export)
 		if err != nil {
 			return 0, fmt.Errorf("load run %d: %w", i+1, err)
 		}
-		f := strings.Fields(string(out))
-		if len(f) != 5 {
-			return 0, fmt.Errorf("load run %d: unexpected output %q", i+1, out)
+		if r.users != users || r.groups != groups || r.memberships != memberships {
+			return 0, fmt.Errorf("load run %d read %d users, %d groups, %d memberships", i+1, r.users, r.groups, r.memberships)
 		}
-		wallNS, _ := strconv.ParseInt(f[0], 10, 64)
-		heap, _ := strconv.ParseInt(f[1], 10, 64)
-		if f[2] != strconv.Itoa(users) || f[3] != strconv.Itoa(groups) || f[4] != strconv.Itoa(memberships) {
-			return 0, fmt.Errorf("load run %d read %s users, %s groups, %s memberships", i+1, f[2], f[3], f[4])
+		base, err := child(self, "-validate", export)
+		if err != nil {
+			return 0, fmt.Errorf("baseline run %d: %w", i+1, err)
 		}
-		ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-		r := result{
-			wall:   time.Duration(wallNS),
-			cpu:    cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(),
-			rssMB:  float64(ru.Maxrss) / 1024, // kilobytes on Linux
-			heapMB: float64(heap) / (1 << 20),
-		}
+		r.baseline = base.wall
 		rs = append(rs, r)
-		fmt.Printf("%-4d %10s %10s %8.0f MB %7.0f MB\n", i+1, r.wall.Round(time.Millisecond), r.cpu.Round(time.Millisecond), r.rssMB, r.heapMB)
+		fmt.Printf("%-4d %10s %10s %7.0f MB %7.0f MB %14s\n", i+1, r.wall.Round(time.Millisecond), r.cpu.Round(time.Millisecond), r.rssMB, r.heapMB, r.baseline.Round(time.Millisecond))
 	}
 	med := func(get func(result) float64) float64 {
 		vs := make([]float64, len(rs))
@@ -138,8 +195,11 @@ func run(users, groups, memberships, runs int, dir string, maxTime time.Duration
 	wall := time.Duration(med(func(r result) float64 { return float64(r.wall) }))
 	cpu := time.Duration(med(func(r result) float64 { return float64(r.cpu) }))
 	rss := med(func(r result) float64 { return r.rssMB })
-	fmt.Printf("median: wall %s (target < %s), cpu %s, peak RSS %.0f MB (target < %d MB), load average %s\n",
-		wall.Round(time.Millisecond), maxTime, cpu.Round(time.Millisecond), rss, maxRSS, loadAverage())
+	base := time.Duration(med(func(r result) float64 { return float64(r.baseline) }))
+	fmt.Printf("median: wall %s (target < %s), cpu %s, peak RSS %.0f MB (target < %d MB)\n",
+		wall.Round(time.Millisecond), maxTime, cpu.Round(time.Millisecond), rss, maxRSS)
+	fmt.Printf("baseline (read + json.Valid of every file): wall %s; load / baseline = %.2f; load average %s\n",
+		base.Round(time.Millisecond), float64(wall)/float64(base), loadAverage())
 	code := 0
 	if wall >= maxTime {
 		fmt.Println("target missed: load time")

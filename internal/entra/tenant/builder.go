@@ -12,8 +12,13 @@ import (
 // objectId, userPrincipalName and accountEnabled ("True"/"False")
 // included, under Entra names.
 type userRec struct {
-	id        string
-	kvs       []kv
+	id  string
+	kvs []kv
+	// A record parsed in parallel comes compacted: set, and the names
+	// it gave as null (which a later delta item's merge needs).
+	set       attrSet
+	compacted bool
+	nulls     []int32
 	soft      bool
 	deletedAt time.Time
 	removed   string // delta: "changed" (soft delete) or "deleted" (hard)
@@ -137,13 +142,24 @@ func (b *builder) addUser(rec *userRec, live bool) {
 		return
 	}
 	if !seen {
-		b.userIdx[strings.Clone(key)] = int32(len(b.users))
-		b.users = append(b.users, bUser{id: rec.id, set: compact(&b.names, rec.kvs), soft: rec.soft, deletedAt: rec.deletedAt, live: live, src: rec.src})
+		set := rec.set
+		if !rec.compacted {
+			set = compact(&b.names, rec.kvs)
+		}
+		b.userIdx[key] = int32(len(b.users))
+		b.users = append(b.users, bUser{id: rec.id, set: set, soft: rec.soft, deletedAt: rec.deletedAt, live: live, src: rec.src})
 		return
 	}
 	u := &b.users[i]
 	b.dups = append(b.dups, dupe{kind: "user", id: rec.id, first: u.src, then: rec.src})
-	u.set = compact(&b.names, overlay(u.set.expand(), rec.kvs))
+	later := rec.kvs
+	if rec.compacted {
+		later = rec.set.expand()
+		for _, n := range rec.nulls {
+			later = append(later, kv{name: n, null: true})
+		}
+	}
+	u.set = compact(&b.names, overlay(u.set.expand(), later))
 	if live {
 		// A live item after a removal is the user restored (delta rounds
 		// in order); a deletedItems record keeps it deleted.
@@ -178,7 +194,7 @@ func (b *builder) addGroup(rec *groupRec, live bool) {
 	}
 	if !seen {
 		i = int32(len(b.groups))
-		b.groupIdx[strings.Clone(key)] = i
+		b.groupIdx[key] = i
 		b.groups = append(b.groups, bGroup{id: rec.id, set: compact(&b.names, rec.kvs), soft: rec.soft, deletedAt: rec.deletedAt, live: live, src: rec.src})
 	} else {
 		g := &b.groups[i]

@@ -188,31 +188,49 @@ type pageInfo struct {
 
 // graphLoader reads a Graph export directory.
 type graphLoader struct {
-	b    *builder
-	fsys fs.FS
-	disp func(string) string
-	kvs  []kv // scratch for one object's attributes, reused: addUser and addGroup copy them
+	b      *builder
+	fsys   fs.FS
+	disp   func(string) string
+	parser pageParser // on the builder's name table
+}
+
+func newGraphLoader(b *builder, fsys fs.FS, disp func(string) string) *graphLoader {
+	return &graphLoader{b: b, fsys: fsys, disp: disp, parser: pageParser{names: &b.names}}
+}
+
+// pageParser turns Graph objects into records. Its name table is the
+// builder's when pages are read one by one, or its own when a page is
+// read in parallel (names are mapped to the builder's after).
+type pageParser struct {
+	names *names
+	kvs   []kv // scratch for one object's attributes, reused: addUser and addGroup copy them
 }
 
 // readPage streams one page file, calling item for each element of value
 // (or of a bare array: the merged value arrays of several pages).
-func (g *graphLoader) readPage(name string, kind prefixKind, item func(e *elemCtx, v jv, i int, pfx int32, info *pageInfo) error) (pageInfo, error) {
-	var info pageInfo
+func (g *graphLoader) readPage(name string, kind prefixKind, item itemFunc) (pageInfo, error) {
 	file := g.disp(name)
-	r, closeFn, err := openText(g.fsys, name, file)
+	fid := g.b.srcs.file(file)
+	return readPageFile(g.fsys, name, file, func(path string) int32 { return g.b.srcs.prefix(fid, path, kind) }, item)
+}
+
+// readPageFile is readPage without the builder, so that pages can be read
+// in parallel: prefixFor gives the source prefix of the array at path.
+func readPageFile(fsys fs.FS, name, file string, prefixFor func(path string) int32, item itemFunc) (pageInfo, error) {
+	var info pageInfo
+	r, closeFn, err := openText(fsys, name, file)
 	if err != nil {
 		return info, err
 	}
 	defer closeFn()
 	s := newJSONStream(r, file)
 	defer s.release()
-	fid := g.b.srcs.file(file)
 	t, err := s.token("$")
 	if err != nil {
 		return info, err
 	}
 	elements := func(path string) error {
-		pfx := g.b.srcs.prefix(fid, path, kind)
+		pfx := prefixFor(path)
 		e := &elemCtx{file: file, prefix: path}
 		for i := 0; s.more(); i++ {
 			raw, line, err := s.elementAt(path, i)
@@ -310,7 +328,7 @@ func (g *graphLoader) load(l graphLayout) error {
 			"name it after its collection (users, groups, members/<group id>, assignments, deletedItems) or move it out",
 			"not read: not a file name of a Graph export")
 	}
-	if err := g.collection(l.pages[graphUsers], graphUsers, prefixGraphUser, g.userItem); err != nil {
+	if err := g.collection(l.pages[graphUsers], graphUsers, prefixGraphUser, nil); err != nil {
 		return err
 	}
 	if err := g.collection(l.pages[graphGroups], graphGroups, prefixGraphGroup, g.groupItem); err != nil {
@@ -321,10 +339,8 @@ func (g *graphLoader) load(l graphLayout) error {
 		gids = append(gids, gid)
 	}
 	slices.SortFunc(gids, naturalCompare)
-	for _, gid := range gids {
-		if err := g.memberPages(gid, l.members[gid]); err != nil {
-			return err
-		}
+	if err := g.memberPageSets(g.fsys, gids, l.members); err != nil {
+		return err
 	}
 	if err := g.collection(l.pages[graphDeleted], graphDeleted, prefixGraphOther, g.deletedItem); err != nil {
 		return err
@@ -334,9 +350,10 @@ func (g *graphLoader) load(l graphLayout) error {
 
 type itemFunc func(e *elemCtx, v jv, i int, pfx int32, info *pageInfo) error
 
-// collection reads every page of one collection. A plain export lists
-// each object once; a delta (@odata.deltaLink, @removed, members@delta)
-// may repeat it, and later pages win.
+// collection reads every page of one collection with item (users pages
+// are read in parallel by userPages). A plain export lists each object
+// once; a delta (@odata.deltaLink, @removed, members@delta) may repeat
+// it, and later pages win.
 func (g *graphLoader) collection(pages []page, name string, kind prefixKind, item itemFunc) error {
 	if len(pages) == 0 {
 		return nil
@@ -352,16 +369,26 @@ func (g *graphLoader) collection(pages []page, name string, kind prefixKind, ite
 		g.b.contents.Assignments = true
 	}
 	mark := len(g.b.dups)
-	delta := false
-	var last pageInfo
-	for _, p := range pages {
-		info, err := g.readPage(p.name, kind, item)
-		if err != nil {
+	var infos []pageInfo
+	if name == graphUsers {
+		var err error
+		if infos, err = g.userPages(g.fsys, pages, kind); err != nil {
 			return err
 		}
-		delta = delta || isDeltaInfo(info)
-		last = info
+	} else {
+		for _, p := range pages {
+			info, err := g.readPage(p.name, kind, item)
+			if err != nil {
+				return err
+			}
+			infos = append(infos, info)
+		}
 	}
+	delta := false
+	for _, info := range infos {
+		delta = delta || isDeltaInfo(info)
+	}
+	last := infos[len(infos)-1]
 	g.incomplete(last, pages, name)
 	if !delta && name != graphDeleted {
 		return g.b.checkDups(mark, "a plain export lists each object once: remove the repeated page, or export again")
@@ -380,25 +407,13 @@ func (g *graphLoader) incomplete(last pageInfo, pages []page, what string) {
 		"the last page of %s has an @odata.nextLink: the export stopped before the end, and what follows is missing", what)
 }
 
-func (g *graphLoader) userItem(e *elemCtx, v jv, i int, pfx int32, info *pageInfo) error {
-	rec, err := g.user(e, v, i, pfx, graphUserODataType)
-	if err != nil {
-		return err
-	}
-	if rec.removed != "" {
-		info.delta = true
-	}
-	g.b.addUser(&rec, true)
-	return nil
-}
-
 // user reads one Graph user object, translating Graph's names into
 // Entra's (graphUserRenames, onPremisesExtensionAttributes flattened,
 // businessPhones' first value as telephoneNumber).
-func (g *graphLoader) user(e *elemCtx, v jv, i int, pfx int32, odataType string) (userRec, error) {
-	rec := userRec{src: srcRef{prefix: pfx, elem: int32(i), line: int32(e.line)}, kvs: g.kvs[:0]}
-	defer func() { g.kvs = rec.kvs[:0] }()
-	nm := &g.b.names
+func (p *pageParser) user(e *elemCtx, v jv, i int, pfx int32, odataType string) (userRec, error) {
+	rec := userRec{src: srcRef{prefix: pfx, elem: int32(i), line: int32(e.line)}, kvs: p.kvs[:0]}
+	defer func() { p.kvs = rec.kvs[:0] }()
+	nm := p.names
 	err := v.fields(func(k []byte, val jv) error {
 		// switch on string(k) without keeping it: no allocation per key.
 		switch string(k) {
@@ -419,7 +434,7 @@ func (g *graphLoader) user(e *elemCtx, v jv, i int, pfx int32, odataType string)
 			rec.removed = r
 			return err
 		case graphDeletedDateTime:
-			t, err := g.graphTime(e, val, graphDeletedDateTime)
+			t, err := graphTime(e, val, graphDeletedDateTime)
 			if err != nil {
 				return err
 			}
@@ -496,7 +511,7 @@ func (g *graphLoader) user(e *elemCtx, v jv, i int, pfx int32, odataType string)
 	return rec, nil
 }
 
-func (g *graphLoader) graphTime(e *elemCtx, v jv, key string) (time.Time, error) {
+func graphTime(e *elemCtx, v jv, key string) (time.Time, error) {
 	if v.isNull() {
 		return time.Time{}, nil
 	}
@@ -524,8 +539,8 @@ func (g *graphLoader) groupItem(e *elemCtx, v jv, i int, pfx int32, info *pageIn
 }
 
 func (g *graphLoader) group(e *elemCtx, v jv, i int, pfx int32) (groupRec, error) {
-	rec := groupRec{src: srcRef{prefix: pfx, elem: int32(i), line: int32(e.line)}, kvs: g.kvs[:0]}
-	defer func() { g.kvs = rec.kvs[:0] }()
+	rec := groupRec{src: srcRef{prefix: pfx, elem: int32(i), line: int32(e.line)}, kvs: g.parser.kvs[:0]}
+	defer func() { g.parser.kvs = rec.kvs[:0] }()
 	nm := &g.b.names
 	err := v.fields(func(k []byte, val jv) error {
 		switch string(k) {
@@ -546,7 +561,7 @@ func (g *graphLoader) group(e *elemCtx, v jv, i int, pfx int32) (groupRec, error
 			rec.removed = r
 			return err
 		case graphDeletedDateTime:
-			t, err := g.graphTime(e, val, graphDeletedDateTime)
+			t, err := graphTime(e, val, graphDeletedDateTime)
 			if err != nil {
 				return err
 			}
@@ -571,7 +586,7 @@ func (g *graphLoader) group(e *elemCtx, v jv, i int, pfx int32) (groupRec, error
 			}
 			mpfx := g.b.srcs.prefix(g.b.srcs.prefixes[pfx].file, e.path()+"."+key, prefixGraphOther)
 			return val.items(func(j int, m jv) error {
-				ref, err := g.member(e, m, key+"["+strconv.Itoa(j)+"]", srcRef{prefix: mpfx, elem: int32(j), line: int32(e.lineOf(m))})
+				ref, err := member(e, m, key+"["+strconv.Itoa(j)+"]", srcRef{prefix: mpfx, elem: int32(j), line: int32(e.lineOf(m))})
 				rec.members = append(rec.members, ref)
 				return err
 			})
@@ -592,7 +607,7 @@ func (g *graphLoader) group(e *elemCtx, v jv, i int, pfx int32) (groupRec, error
 }
 
 // member reads one directoryObject of a member list: @odata.type and id.
-func (g *graphLoader) member(e *elemCtx, m jv, key string, src srcRef) (memberRef, error) {
+func member(e *elemCtx, m jv, key string, src srcRef) (memberRef, error) {
 	ref := memberRef{src: src}
 	if !m.isObject() {
 		return ref, e.want(m, key, `a directory object such as {"@odata.type": "#microsoft.graph.user", "id": "…"}`)
@@ -626,27 +641,10 @@ func (g *graphLoader) member(e *elemCtx, m jv, key string, src srcRef) (memberRe
 	return ref, err
 }
 
-// memberPages reads members/<group id>.json pages: the complete list of
-// the group's direct members, which wins over $expand's at most 20.
-func (g *graphLoader) memberPages(gid string, pages []page) error {
-	var refs []memberRef
-	var last pageInfo
-	for _, p := range pages {
-		info, err := g.readPage(p.name, prefixGraphOther, func(e *elemCtx, v jv, i int, pfx int32, info *pageInfo) error {
-			ref, err := g.member(e, v, "", srcRef{prefix: pfx, elem: int32(i), line: int32(e.line)})
-			if ref.removed {
-				info.delta = true
-				refs = applyMemberDelta(refs, []memberRef{ref})
-				return err
-			}
-			refs = append(refs, ref)
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		last = info
-	}
+// groupMembers sets a group's members from its members/<group id>.json
+// pages: the complete list of its direct members, which wins over
+// $expand's at most 20.
+func (g *graphLoader) groupMembers(gid string, pages []page, refs []memberRef, last pageInfo) {
 	g.incomplete(last, pages, "the members of "+gid)
 	g.b.contents.Memberships = true
 	if !g.b.setMembers(gid, refs) {
@@ -655,7 +653,6 @@ func (g *graphLoader) memberPages(gid string, pages []page) error {
 			"name the file after the group's id (members/<group id>.json) and export the group in groups.json",
 			"members of a group that is not in the export; not read")
 	}
-	return nil
 }
 
 // deletedItem reads /directory/deletedItems: soft-deleted users and
@@ -696,7 +693,7 @@ func (g *graphLoader) deletedItem(e *elemCtx, v jv, i int, pfx int32, info *page
 		g.b.addGroup(&rec, false)
 		return nil
 	}
-	rec, err := g.user(e, v, i, pfx, graphUserODataType)
+	rec, err := g.parser.user(e, v, i, pfx, graphUserODataType)
 	if err != nil {
 		return err
 	}
@@ -771,7 +768,7 @@ func (g *graphLoader) assignmentItem(e *elemCtx, v jv, i int, pfx int32, _ *page
 // loadGraphPage reads a single Graph page given as the tenant path: its
 // collection comes from the file name, or else from @odata.context.
 func loadGraphPage(b *builder, fsys fs.FS, name string, disp func(string) string) error {
-	g := &graphLoader{b: b, fsys: fsys, disp: disp}
+	g := newGraphLoader(b, fsys, disp)
 	base := path.Base(name)
 	coll := ""
 	if m := pageName.FindStringSubmatch(base); m != nil && slices.Contains(graphCollections, m[1]) {

@@ -441,3 +441,21 @@ func TestGraphFindings(t *testing.T) {
 		t.Error("deleted-and-live user is not soft-deleted")
 	}
 }
+
+// Pages are parsed in parallel; the error reported is still the first in
+// page order, and a load that fails leaves nothing running.
+func TestGraphFirstErrorInPageOrder(t *testing.T) {
+	files := map[string]string{"users.json": `{"value":[{"id":"a"}]}`}
+	for i := 2; i <= 12; i++ {
+		files[fmt.Sprintf("users-%d.json", i)] = fmt.Sprintf(`{"value":[{"id":"u%d"}]}`, i)
+	}
+	files["users-5.json"] = `{"value":[{"id":5}]}`
+	files["users-9.json"] = `{"value":[`
+	for range 20 {
+		_, err := tenant.LoadFS(graphFS(files), ".")
+		var le *tenant.LoadError
+		if !errors.As(err, &le) || le.Source.File != "users-5.json" {
+			t.Fatalf("error %v, want the one of users-5.json", err)
+		}
+	}
+}

@@ -95,7 +95,7 @@ func loadDir(fsys fs.FS, dir, display string, disp func(string) string) (*Tenant
 		if err != nil {
 			return nil, &LoadError{Source: Source{File: display}, Msg: "cannot read the directory: " + describeOSError(err), Err: err}
 		}
-		g := &graphLoader{b: b, fsys: fsys, disp: disp}
+		g := newGraphLoader(b, fsys, disp)
 		if err := g.load(layout); err != nil {
 			return nil, err
 		}

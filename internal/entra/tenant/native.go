@@ -190,6 +190,7 @@ func (l *nativeLoader) top(root *nnode) error {
 		if n.kind != nList {
 			return l.want(n, "$."+k, "a list")
 		}
+		l.section(k)
 		for j := range n.items {
 			if err := l.item(k, j, &n.items[j]); err != nil {
 				return err
@@ -199,17 +200,28 @@ func (l *nativeLoader) top(root *nnode) error {
 	return nil
 }
 
+// section records that the snapshot has a users, groups or assignments
+// list, even an empty one: "no assignments" differs from "assignments
+// not given".
+func (l *nativeLoader) section(list string) {
+	switch list {
+	case "users":
+		l.b.contents.Users = true
+	case "groups":
+		l.b.contents.Groups = true
+	case "assignments":
+		l.b.contents.Assignments = true
+	}
+}
+
 // item reads one element of the users, groups or assignments list.
 func (l *nativeLoader) item(list string, i int, n *nnode) error {
 	switch list {
 	case "users":
-		l.b.contents.Users = true
 		return l.user(i, n)
 	case "groups":
-		l.b.contents.Groups = true
 		return l.group(i, n)
 	}
-	l.b.contents.Assignments = true
 	return l.assignment(i, n)
 }
 
@@ -633,6 +645,7 @@ func loadNativeJSON(b *builder, r io.Reader, file string) error {
 		if d, ok := t.(json.Delim); !ok || d != '[' {
 			return &LoadError{Source: Source{File: file, Line: s.line, Path: path}, Msg: fmt.Sprintf("want a list, got %s", describeToken(t))}
 		}
+		l.section(key)
 		for i := 0; s.more(); i++ {
 			raw, line, err := s.elementAt(path, i)
 			if err != nil {

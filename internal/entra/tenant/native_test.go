@@ -351,3 +351,18 @@ func TestNativeMembersFromExpand(t *testing.T) {
 		t.Errorf("findings %v", f)
 	}
 }
+
+func TestNativeContents(t *testing.T) {
+	for name, data := range map[string]string{
+		"t.yaml": "users:\n  - {objectId: u1, accountEnabled: true}\nassignments: []\n",
+		"t.json": `{"users":[{"objectId":"u1","accountEnabled":true}],"assignments":[]}`,
+	} {
+		tn, err := tenant.Parse(name, []byte(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := tn.Contents(); !c.Users || c.Groups || !c.Assignments || c.Memberships || c.DeletedItems || !c.AccountEnabled {
+			t.Errorf("%s: contents %+v: an empty assignments list says there are none", name, c)
+		}
+	}
+}
