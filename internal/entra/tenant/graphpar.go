@@ -8,8 +8,8 @@ import (
 
 // The bulk of a large Graph export is its users pages and its member
 // pages: they are parsed on several goroutines (at most GOMAXPROCS, at
-// most 4), each page with a name table of its own, and applied to the
-// builder in page order on the loading goroutine. What a page does to the
+// most 4), each with a name table of its own, and applied to the builder
+// in page order on the loading goroutine. What a page does to the
 // snapshot, and which error is reported first, are the same as reading
 // the pages one by one; only the parsing overlaps.
 
@@ -30,8 +30,10 @@ func (j pageJob) prefixFor(path string) int32 {
 
 // pageResult is what a worker read from one page.
 type pageResult struct {
-	info    pageInfo
-	names   *names
+	info pageInfo
+	// names is the worker's name table as it was when the page was read:
+	// the table only grows, so this prefix stays as it is.
+	names   []string
 	users   []userRec
 	members []memberRef
 	err     error
@@ -48,15 +50,19 @@ func (g *graphLoader) jobsFor(pages []page, kind prefixKind, group string) []pag
 	return jobs
 }
 
-// readPages parses jobs with parse on worker goroutines and calls apply
-// with each result in job order. At most twice as many pages as workers
-// are parsed ahead of apply, which bounds memory.
-func readPages(jobs []pageJob, parse func(pageJob, *pageResult), apply func(int, *pageResult) error) error {
-	workers := min(runtime.GOMAXPROCS(0), 4, len(jobs))
+// pageWorkers is how many goroutines parse pages.
+func pageWorkers(jobs int) int { return max(1, min(runtime.GOMAXPROCS(0), 4, jobs)) }
+
+// readPages parses jobs with parse on pageWorkers goroutines (parse gets
+// the worker's number) and calls apply with each result in job order. At
+// most twice as many pages as workers are parsed ahead of apply, which
+// bounds memory.
+func readPages(jobs []pageJob, parse func(int, pageJob, *pageResult), apply func(int, *pageResult) error) error {
+	workers := pageWorkers(len(jobs))
 	if workers <= 1 {
 		for i, j := range jobs {
 			var r pageResult
-			parse(j, &r)
+			parse(0, j, &r)
 			if err := apply(i, &r); err != nil {
 				return err
 			}
@@ -90,11 +96,11 @@ func readPages(jobs []pageJob, parse func(pageJob, *pageResult), apply func(int,
 			}
 		}
 	})
-	for range workers {
+	for w := range workers {
 		wg.Go(func() {
 			for i := range next {
 				r := &pageResult{}
-				parse(jobs[i], r)
+				parse(w, jobs[i], r)
 				results[i] <- r
 			}
 		})
@@ -109,10 +115,10 @@ func readPages(jobs []pageJob, parse func(pageJob, *pageResult), apply func(int,
 	return nil
 }
 
-// remap maps a page's own name ids to the builder's.
-func (n *names) remap(local *names) []int32 {
-	ids := make([]int32, len(local.list))
-	for i, name := range local.list {
+// remap maps a worker's name ids to the builder's.
+func (n *names) remap(local []string) []int32 {
+	ids := make([]int32, len(local))
+	for i, name := range local {
 		ids[i] = n.intern(name)
 	}
 	return ids
@@ -122,11 +128,16 @@ func (n *names) remap(local *names) []int32 {
 func (g *graphLoader) userPages(fsys fs.FS, pages []page, kind prefixKind) ([]pageInfo, error) {
 	jobs := g.jobsFor(pages, kind, "")
 	infos := make([]pageInfo, len(jobs))
-	parse := func(j pageJob, r *pageResult) {
-		nm := newNames()
-		p := &pageParser{names: &nm}
-		r.names = &nm
-		var nulls []int32 // the page's explicit nulls, one slice for all its users
+	parsers := make([]pageParser, pageWorkers(len(jobs)))
+	tables := make([]names, len(parsers))
+	for w := range parsers {
+		tables[w] = newNames()
+		parsers[w].names = &tables[w]
+	}
+	parse := func(w int, j pageJob, r *pageResult) {
+		p := &parsers[w]
+		r.users = make([]userRec, 0, 1000) // Graph's largest page is 999
+		var nulls []int32                  // the page's explicit nulls, one slice for all its users
 		r.info, r.err = readPageFile(fsys, j.name, j.file, j.prefixFor, func(e *elemCtx, v jv, i int, pfx int32, info *pageInfo) error {
 			rec, err := p.user(e, v, i, pfx, graphUserODataType)
 			if err != nil {
@@ -146,6 +157,7 @@ func (g *graphLoader) userPages(fsys fs.FS, pages []page, kind prefixKind) ([]pa
 			r.users = append(r.users, rec)
 			return nil
 		})
+		r.names = p.names.list
 	}
 	apply := func(i int, r *pageResult) error {
 		if r.err != nil {
@@ -175,7 +187,7 @@ func (g *graphLoader) memberPageSets(fsys fs.FS, gids []string, pages map[string
 	for _, gid := range gids {
 		jobs = append(jobs, g.jobsFor(pages[gid], prefixGraphOther, gid)...)
 	}
-	parse := func(j pageJob, r *pageResult) {
+	parse := func(_ int, j pageJob, r *pageResult) {
 		r.info, r.err = readPageFile(fsys, j.name, j.file, j.prefixFor, func(e *elemCtx, v jv, i int, pfx int32, info *pageInfo) error {
 			ref, err := member(e, v, "", srcRef{prefix: pfx, elem: int32(i), line: int32(e.line)})
 			if ref.removed {
