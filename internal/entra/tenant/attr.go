@@ -109,10 +109,13 @@ func (n *names) internBytes(b []byte) int32 {
 	return n.intern(string(b))
 }
 
-// attrRef locates one attribute's values in attrSet.vals.
+// attrRef locates one attribute's values in attrSet.vals. multi marks a
+// multi-valued attribute (read from an array or list, or one Entra
+// defines so), even with a single value: expressions treat it as such.
 type attrRef struct {
 	name     int32
 	start, n int32
+	multi    bool
 }
 
 // attrSet is an object's attributes, compactly: every value in one slice,
@@ -143,6 +146,11 @@ func (a *attrSet) attr(n *names, name string) ([]string, bool) {
 	return a.vals[r.start : r.start+r.n : r.start+r.n], true
 }
 
+func (a *attrSet) multi(n *names, name string) bool {
+	r, ok := a.lookup(n, name)
+	return ok && r.multi
+}
+
 // firstID is the first value of the attribute with id, "" when absent.
 func (a *attrSet) firstID(id int32) string {
 	for _, r := range a.attrs {
@@ -168,7 +176,7 @@ func (a *attrSet) equal(an *names, b *attrSet, bn *names) bool {
 	}
 	for i, r := range a.attrs {
 		s := b.attrs[i]
-		if an.list[r.name] != bn.list[s.name] ||
+		if an.list[r.name] != bn.list[s.name] || r.multi != s.multi ||
 			!slices.Equal(a.vals[r.start:r.start+r.n], b.vals[s.start:s.start+s.n]) {
 			return false
 		}
@@ -177,8 +185,9 @@ func (a *attrSet) equal(an *names, b *attrSet, bn *names) bool {
 }
 
 // kv is one attribute while an object is being read: one value (single,
-// the common case, without a slice of its own) or vals; null is an
-// explicit null, which clears the attribute in a delta.
+// the common case, without a slice of its own) or vals, a multi-valued
+// attribute; null is an explicit null, which clears the attribute in a
+// delta.
 type kv struct {
 	name   int32
 	one    string
@@ -215,7 +224,7 @@ func compact(n *names, kvs []kv) attrSet {
 		if n == 0 {
 			continue
 		}
-		set.attrs = append(set.attrs, attrRef{name: e.name, start: int32(len(set.vals)), n: int32(n)})
+		set.attrs = append(set.attrs, attrRef{name: e.name, start: int32(len(set.vals)), n: int32(n), multi: !e.single})
 		if e.single {
 			set.vals = append(set.vals, e.one)
 		} else {
@@ -230,7 +239,11 @@ func compact(n *names, kvs []kv) attrSet {
 func (a *attrSet) expand() []kv {
 	out := make([]kv, len(a.attrs))
 	for i, r := range a.attrs {
-		out[i] = kv{name: r.name, vals: a.vals[r.start : r.start+r.n]}
+		if r.multi {
+			out[i] = kv{name: r.name, vals: a.vals[r.start : r.start+r.n : r.start+r.n]}
+		} else {
+			out[i] = kv{name: r.name, one: a.vals[r.start], single: true}
+		}
 	}
 	return out
 }

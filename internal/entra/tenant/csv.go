@@ -545,7 +545,7 @@ func (l *csvLoader) users(f *csvFile) error {
 					return err
 				}
 			default:
-				u.kvs = append(u.kvs, kv{name: nm.intern(c.attr), vals: cellValues(c.attr, v)})
+				u.kvs = append(u.kvs, cellKV(nm.intern(c.attr), c.attr, v))
 				if c.attr == attrObjectID {
 					u.id = strings.TrimSpace(v)
 					u.kvs[len(u.kvs)-1] = kv{name: u.kvs[len(u.kvs)-1].name, one: u.id, single: true}
@@ -568,9 +568,9 @@ func (l *csvLoader) users(f *csvFile) error {
 	return l.b.checkDups(mark, "each user is one row; remove the repeated row")
 }
 
-// cellValues splits a multi-valued attribute's cell on ";" and reads a
-// boolean attribute as "True"/"False".
-func cellValues(attr, v string) []string {
+// cellKV reads one cell: a multi-valued attribute's cell split on ";",
+// a boolean attribute's as "True"/"False", anything else as written.
+func cellKV(name int32, attr, v string) kv {
 	if multiValued[attr] {
 		var out []string
 		for _, p := range strings.Split(v, ";") {
@@ -578,14 +578,14 @@ func cellValues(attr, v string) []string {
 				out = append(out, p)
 			}
 		}
-		return out
+		return kv{name: name, vals: out, null: len(out) == 0}
 	}
 	if knownBools[attr] {
 		if b, ok := parseYesNo(v); ok {
-			return []string{BoolOf(b).String()}
+			return kv{name: name, one: BoolOf(b).String(), single: true}
 		}
 	}
-	return []string{v}
+	return kv{name: name, one: v, single: true}
 }
 
 func parseYesNo(s string) (bool, bool) {
@@ -662,7 +662,7 @@ func (l *csvLoader) groups(f *csvFile) error {
 				g.soft, g.deletedAt = true, t
 				continue
 			}
-			g.kvs = append(g.kvs, kv{name: nm.intern(c.attr), vals: cellValues(c.attr, v)})
+			g.kvs = append(g.kvs, cellKV(nm.intern(c.attr), c.attr, v))
 			if c.attr == attrObjectID {
 				g.id = strings.TrimSpace(v)
 				g.kvs[len(g.kvs)-1] = kv{name: g.kvs[len(g.kvs)-1].name, one: g.id, single: true}

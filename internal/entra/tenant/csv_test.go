@@ -45,6 +45,9 @@ func TestCSVPortalUsers(t *testing.T) {
 	if len(got) != len(want) {
 		t.Errorf("attributes %v", got)
 	}
+	if !ana.MultiValued("otherMails") || ana.MultiValued("department") {
+		t.Error("otherMails from one cell is multi-valued, department is not")
+	}
 	if src := ana.AttrSource("physicalDeliveryOfficeName"); src.File != "exportUsers_2023-12-16.csv" || src.Line != 2 || src.Path != `column "officeLocation"` {
 		t.Errorf("AttrSource %+v", src)
 	}

@@ -92,6 +92,9 @@ func TestGraphExport(t *testing.T) {
 		t.Fatalf("%s: %d users, %d groups", tn.Format(), tn.UserCount(), tn.GroupCount())
 	}
 	u1, _ := tn.UserByID(gid(1))
+	if !u1.MultiValued("otherMails") || u1.MultiValued("mail") || u1.MultiValued("extensionAttribute1") {
+		t.Errorf("user 1: a one-value array is still multi-valued, a string is not")
+	}
 	if u1.AccountEnabled() != tenant.True || u1.ExtensionAttribute(1) != "admin" || u1.ExtensionAttribute(3) != "CC-1" || u1.ExtensionAttribute(2) != "" {
 		t.Errorf("user 1: %v", attrs(u1))
 	}
@@ -120,6 +123,9 @@ func TestGraphExport(t *testing.T) {
 		if _, ok := want[k]; !ok {
 			t.Errorf("user 2 has %s = %v (passwords, licenses and nulls must not be kept)", k, got[k])
 		}
+	}
+	if u2.MultiValued("telephoneNumber") || !u2.MultiValued("customSecurityAttributes.Marketing.AppCountry") {
+		t.Error("telephoneNumber is single-valued (businessPhones' first), a custom attribute array multi-valued")
 	}
 	if src := u2.AttrSource("physicalDeliveryOfficeName"); src.Path != "$.value[1].officeLocation" {
 		t.Errorf("renamed attribute's source %+v", src)

@@ -400,6 +400,12 @@ func (u *User) Attr(name string) (values []string, present bool) {
 	return u.attr(&u.t.names, name)
 }
 
+// MultiValued reports whether the attribute is multi-valued (otherMails,
+// proxyAddresses, anything the export gave as an array or list), even
+// when it holds one value: expressions treat it as such (Join, Item,
+// Count). false when absent.
+func (u *User) MultiValued(name string) bool { return u.multi(&u.t.names, name) }
+
 // AttrNames lists the attributes the user has, sorted.
 func (u *User) AttrNames() []string { return u.attrNames(&u.t.names) }
 
@@ -528,6 +534,10 @@ func (g *Group) Assignments() []Assignment {
 func (g *Group) Attr(name string) (values []string, present bool) {
 	return g.attr(&g.t.names, name)
 }
+
+// MultiValued reports whether the group attribute is multi-valued
+// (groupTypes, proxyAddresses, arrays and lists).
+func (g *Group) MultiValued(name string) bool { return g.multi(&g.t.names, name) }
 
 // AttrNames lists the attributes the group has, sorted.
 func (g *Group) AttrNames() []string { return g.attrNames(&g.t.names) }

@@ -266,7 +266,7 @@ func (l *nativeLoader) user(i int, n *nnode) error {
 			if err != nil {
 				return err
 			}
-			rec.kvs = append(rec.kvs, kv{name: nm.intern(k), vals: boolVals(b), null: b == Unknown})
+			rec.kvs = append(rec.kvs, kv{name: nm.intern(k), one: b.String(), single: true, null: b == Unknown})
 		case attrOtherMails:
 			vals, err := l.strList(v, p)
 			if err != nil {
@@ -308,13 +308,6 @@ func (l *nativeLoader) user(i int, n *nnode) error {
 		l.b.contents.DeletedItems = true
 	}
 	return nil
-}
-
-func boolVals(b Bool) []string {
-	if b == Unknown {
-		return nil
-	}
-	return []string{b.String()}
 }
 
 func (l *nativeLoader) strList(n *nnode, path string) ([]string, error) {
@@ -376,25 +369,27 @@ func (l *nativeLoader) attributes(n *nnode, path string, kvs *[]kv) error {
 		case isExtensionAttribute(k):
 			return l.errAt(v, p, "write it under onPremisesExtensionAttributes:", "%q belongs under onPremisesExtensionAttributes", k)
 		}
-		var vals []string
+		e := kv{name: l.b.names.intern(k)}
 		switch v.kind {
 		case nNull:
+			e.null = true
 		case nList:
 			for i := range v.items {
 				s, ok := scalarText(&v.items[i])
 				if !ok {
 					return l.want(&v.items[i], elemPath(p, i), "a string, number or boolean")
 				}
-				vals = append(vals, s)
+				e.vals = append(e.vals, s)
 			}
+			e.null = len(e.vals) == 0
 		default:
 			s, ok := scalarText(v)
 			if !ok {
 				return l.want(v, p, "a string, number, boolean or a list of them")
 			}
-			vals = []string{s}
+			e.one, e.single = s, true
 		}
-		*kvs = append(*kvs, kv{name: l.b.names.intern(k), vals: vals, null: len(vals) == 0})
+		*kvs = append(*kvs, e)
 	}
 	return nil
 }

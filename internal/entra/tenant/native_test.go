@@ -106,6 +106,11 @@ func checkSmallTenant(t *testing.T, tn *tenant.Tenant) {
 	if v, _ := ana.Attr("proxyAddresses"); len(v) != 2 {
 		t.Errorf("proxyAddresses %v", v)
 	}
+	for name, multi := range map[string]bool{"otherMails": true, "proxyAddresses": true, "mail": false, "department": false, "accountEnabled": false, "nothing": false} {
+		if ana.MultiValued(name) != multi {
+			t.Errorf("MultiValued(%s) = %v", name, !multi)
+		}
+	}
 	if v, _ := ana.Attr("isContractor"); !slices.Equal(v, []string{"False"}) {
 		t.Errorf("a boolean attribute reads %v, want [False]", v)
 	}
@@ -139,7 +144,7 @@ func checkSmallTenant(t *testing.T, tn *tenant.Tenant) {
 		t.Errorf("members %v, want %v", got, want)
 	}
 	emea, _ := tn.FindGroup("Sales EMEA")
-	if v, _ := emea.Attr("groupTypes"); !slices.Equal(v, []string{"Unified"}) || emea.Mail() != "emea@contoso.com" {
+	if v, _ := emea.Attr("groupTypes"); !slices.Equal(v, []string{"Unified"}) || !emea.MultiValued("groupTypes") || emea.Mail() != "emea@contoso.com" {
 		t.Errorf("emea groupTypes %v mail %q", v, emea.Mail())
 	}
 	if p := emea.ParentGroups(); len(p) != 1 || p[0] != sales {
