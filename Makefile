@@ -23,12 +23,12 @@ FUZZ_TARGETS := \
 	./internal/render:FuzzTableFits:10000x \
 	./internal/entra/expr:FuzzParse:40000x \
 	./internal/entra/expr:FuzzEval:40000x \
-	./internal/entra/tenant:FuzzJSONStream:40000x \
-	./internal/entra/tenant:FuzzNativeYAML:15000x \
-	./internal/entra/tenant:FuzzNativeJSON:40000x \
-	./internal/entra/tenant:FuzzGraph:30000x \
-	./internal/entra/tenant:FuzzCSV:30000x \
-	./internal/entra/tenant:FuzzParse:20000x
+	./internal/entra/tenant:FuzzJSONStream:30000x \
+	./internal/entra/tenant:FuzzNativeYAML:10000x \
+	./internal/entra/tenant:FuzzNativeJSON:30000x \
+	./internal/entra/tenant:FuzzGraph:20000x \
+	./internal/entra/tenant:FuzzCSV:20000x \
+	./internal/entra/tenant:FuzzParse:15000x
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
