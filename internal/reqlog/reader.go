@@ -2,7 +2,6 @@ package reqlog
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -11,22 +10,14 @@ import (
 	"strings"
 )
 
-// Problem is a record a reader could not use: where it is and why. Readers
-// report problems and go on; they never drop a record silently.
-type Problem struct {
-	File string
-	Line int
-	Err  error
-}
-
-func (p Problem) String() string { return fmt.Sprintf("%s:%d: %v", p.File, p.Line, p.Err) }
-
 // maxLine bounds one record: bodies are capped by the server's body limit
 // (1 MiB by default), twice over for request and response, plus headers.
 const maxLine = 8 << 20
 
-// ReadSegment reads the records of one segment, in order. A line that is
-// not a record of a format this reader knows is reported, not returned.
+// ReadSegment reads the miscim records of one segment, in order, each as
+// the current Record whatever its version. A line that is not a record of
+// a version this reader knows is reported, not returned. Replay reads
+// through Read, which takes every format.
 func ReadSegment(r io.Reader, name string) ([]Record, []Problem, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
@@ -37,13 +28,9 @@ func ReadSegment(r io.Reader, name string) ([]Record, []Problem, error) {
 		if len(strings.TrimSpace(string(b))) == 0 {
 			continue
 		}
-		var rec Record
-		if err := json.Unmarshal(b, &rec); err != nil {
-			probs = append(probs, Problem{File: name, Line: line, Err: fmt.Errorf("not a request record: %w", err)})
-			continue
-		}
-		if rec.Format < 1 || rec.Format > FormatVersion {
-			probs = append(probs, Problem{File: name, Line: line, Err: fmt.Errorf("format version %d is not one this miscim reads (1 to %d)", rec.Format, FormatVersion)})
+		rec, err := DecodeRecord(b)
+		if err != nil {
+			probs = append(probs, Problem{Position: Position{File: name, Line: line, Offset: -1}, Err: err})
 			continue
 		}
 		recs = append(recs, rec)
