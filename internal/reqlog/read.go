@@ -397,7 +397,7 @@ func readHAR(data []byte, start int, pos func(int) Position, f *Format, emit fun
 		problem(Problem{Position: pos(off), Err: streamError(err, len(data)-off)})
 	}
 	expect := func(d json.Delim) bool {
-		off := start+int(dec.InputOffset())
+		off := start + int(dec.InputOffset())
 		t, err := dec.Token()
 		if err != nil {
 			fail(off, err)
@@ -410,7 +410,7 @@ func readHAR(data []byte, start int, pos func(int) Position, f *Format, emit fun
 		return true
 	}
 	skip := func() bool {
-		off := start+int(dec.InputOffset())
+		off := start + int(dec.InputOffset())
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
 			fail(off, err)
@@ -419,7 +419,7 @@ func readHAR(data []byte, start int, pos func(int) Position, f *Format, emit fun
 		return true
 	}
 	key := func() (string, bool) {
-		off := start+int(dec.InputOffset())
+		off := start + int(dec.InputOffset())
 		t, err := dec.Token()
 		if err != nil {
 			fail(off, err)
@@ -460,14 +460,14 @@ func readHAR(data []byte, start int, pos func(int) Position, f *Format, emit fun
 			}
 			switch k {
 			case "version":
-				off := start+int(dec.InputOffset())
+				off := start + int(dec.InputOffset())
 				if err := dec.Decode(&version); err != nil {
 					fail(off, err)
 					return
 				}
 				detail()
 			case "creator":
-				off := start+int(dec.InputOffset())
+				off := start + int(dec.InputOffset())
 				var c struct{ Name, Version string }
 				if err := dec.Decode(&c); err != nil {
 					fail(off, err)

@@ -125,9 +125,9 @@ func TestReadFormats(t *testing.T) {
 		{"HTTP dump", "repro.http", dump, "HTTP/1.1 messages", 4, func(t *testing.T, xs []Exchange) {
 			want := []struct {
 				method, target, req string
-				status             int
-				resp               string
-				line               int
+				status              int
+				resp                string
+				line                int
 			}{
 				{"POST", "/scim/v2/Users", `{"userName":"a@example.com"}`, 201, `{"id":"7"}`, 1},
 				{"PATCH", "/scim/v2/Users/7", `{"Operations":[]}`, 200, `{"id":"7","active":false}`, 14},
