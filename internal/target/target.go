@@ -10,8 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/miscim/miscim/internal/client"
@@ -193,4 +196,55 @@ func writableDir(dir string) bool {
 	f.Close()
 	os.Remove(name)
 	return true
+}
+
+// EnvAllowWrites is the environment variable that stands for
+// --allow-writes in the commands that write to a target on their own
+// (replay; simulate).
+const EnvAllowWrites = "MISCIM_ALLOW_WRITES"
+
+// IsLoopback reports whether a SCIM base URL names this machine:
+// "localhost" or a name under .localhost (RFC 6761 §6.3), or a loopback
+// IP literal (127.0.0.0/8, ::1, ::ffff:127.0.0.1). Names are not resolved:
+// what a DNS answer says now need not be where the requests go. The
+// embedded engine (no URL) is local too.
+func IsLoopback(rawURL string) bool {
+	rawURL = strings.TrimSpace(rawURL)
+	if rawURL == "" {
+		return true
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
+}
+
+// WriteGuard is the decision whether a command may send writes (POST,
+// PUT, PATCH, DELETE) to a target on its own: always to the embedded
+// engine and to loopback addresses, elsewhere only when the user allowed
+// it with --allow-writes or MISCIM_ALLOW_WRITES=1 (DESIGN §5).
+type WriteGuard struct {
+	Allowed bool
+	// Notice is the one line a command prints on stderr when writes are
+	// refused; "" when allowed.
+	Notice string
+}
+
+// CheckWrites decides for a target URL; command names the command in the
+// notice ("replay").
+func CheckWrites(command, rawURL string, allowFlag bool, getenv func(string) string) WriteGuard {
+	if allowFlag || getenv(EnvAllowWrites) == "1" || IsLoopback(rawURL) {
+		return WriteGuard{Allowed: true}
+	}
+	u := rawURL
+	if pu, err := url.Parse(rawURL); err == nil {
+		u = pu.Redacted()
+	}
+	return WriteGuard{Notice: fmt.Sprintf("%s: %s is not a loopback address: running as --dry-run (nothing sent); pass --allow-writes or set %s=1 to send", command, u, EnvAllowWrites)}
 }

@@ -140,3 +140,48 @@ func TestDefaultPaths(t *testing.T) {
 		t.Errorf("the writability probe left %v behind", entries)
 	}
 }
+
+func TestIsLoopback(t *testing.T) {
+	for _, tc := range []struct {
+		url  string
+		want bool
+	}{
+		{"", true},
+		{"http://127.0.0.1:8080/scim/v2", true},
+		{"http://127.1.2.3/scim/v2", true},
+		{"http://[::1]:9000/scim/v2", true},
+		{"http://[::ffff:127.0.0.1]/scim/v2", true},
+		{"http://localhost/scim/v2", true},
+		{"https://LOCALHOST./scim/v2", true},
+		{"http://mi.localhost:8080/scim/v2", true},
+		{"https://mi.example.com/scim/v2", false},
+		{"http://10.0.0.5/scim/v2", false},
+		{"http://0.0.0.0:8080/scim/v2", false},
+		{"http://localhost.example.com/scim/v2", false},
+		{"http://127.0.0.1.nip.io/scim/v2", false},
+		{"not a url", false},
+	} {
+		if got := IsLoopback(tc.url); got != tc.want {
+			t.Errorf("IsLoopback(%q) = %v, want %v", tc.url, got, tc.want)
+		}
+	}
+}
+
+func TestCheckWrites(t *testing.T) {
+	none := func(string) string { return "" }
+	env := func(k string) string {
+		if k == EnvAllowWrites {
+			return "1"
+		}
+		return ""
+	}
+	remote := "https://mi.example.com/scim/v2"
+	if g := CheckWrites("replay", remote, false, none); g.Allowed || !strings.Contains(g.Notice, "replay: https://mi.example.com/scim/v2 is not a loopback address: running as --dry-run") || strings.Contains(g.Notice, "\n") {
+		t.Errorf("remote without permission: %+v", g)
+	}
+	for _, g := range []WriteGuard{CheckWrites("replay", remote, true, none), CheckWrites("replay", remote, false, env), CheckWrites("replay", "http://127.0.0.1:1/scim/v2", false, none), CheckWrites("replay", "", false, none)} {
+		if !g.Allowed || g.Notice != "" {
+			t.Errorf("%+v", g)
+		}
+	}
+}
