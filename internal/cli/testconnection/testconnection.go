@@ -125,13 +125,13 @@ JSON output: {"target","passed","checks":[{"name","status","required",
 func testConnectionRun(ctx context.Context, opts *Options) error {
 	// Claim the report file first: an unwritable path is a usage problem
 	// (exit 2) better found before a minute of checks than after.
-	var rep *reportFile
+	var rep *cmdutil.ReportFile
 	if opts.Report != "" {
 		var err error
-		if rep, err = createReport(opts.Report); err != nil {
+		if rep, err = cmdutil.CreateReport(opts.Report); err != nil {
 			return err
 		}
-		defer rep.abort()
+		defer rep.Abort()
 	}
 
 	t, err := opts.Target(ctx)
@@ -177,7 +177,11 @@ func testConnectionRun(ctx context.Context, opts *Options) error {
 		return err
 	}
 	if rep != nil {
-		if err := rep.commit(junitOf(rpt, results, started)); err != nil {
+		b, err := render.JUnitXML(junitOf(rpt, results, started))
+		if err != nil {
+			return err
+		}
+		if err := rep.Commit(b); err != nil {
 			return err
 		}
 	}

@@ -452,7 +452,7 @@ func TestJUnitReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var doc JUnitSuites
+	var doc render.JUnitSuites
 	if err := xml.Unmarshal(b, &doc); err != nil {
 		t.Fatalf("%v\n%s", err, b)
 	}
