@@ -1,6 +1,9 @@
 package iostreams
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestTerminalWidth(t *testing.T) {
 	detected := func(w int, ok bool) func() (int, bool) { return func() (int, bool) { return w, ok } }
@@ -48,5 +51,22 @@ func TestTestStreamsWidth(t *testing.T) {
 	s.SetTerminalWidth(0)
 	if got := s.TerminalWidth(); got != DefaultWidth {
 		t.Errorf("after SetTerminalWidth(0): %d, want the default", got)
+	}
+}
+
+func TestProgressOnlyOnATerminal(t *testing.T) {
+	s, _, _, errOut := Test()
+	p := s.NewProgress(10, "replay", "req")
+	p.Add(5)
+	p.Done()
+	if errOut.Len() != 0 {
+		t.Errorf("progress drawn on a pipe: %q", errOut)
+	}
+	s.SetStderrTTY(true)
+	p = s.NewProgress(10, "replay", "req")
+	p.Add(10)
+	p.Done()
+	if !strings.Contains(errOut.String(), "replay") {
+		t.Errorf("no bar on a terminal: %q", errOut)
 	}
 }
