@@ -16,6 +16,10 @@ type Exchange struct {
 	// Time is when the request was made; zero when the record has none
 	// (see Set for how such records are ordered).
 	Time time.Time
+	// OrderTime is the time the exchange is ordered by: Time, or for a
+	// record without one the time Read gives it from its neighbours; zero
+	// when its file has no time at all.
+	OrderTime time.Time
 	// Seq is the record's own sequence number (miscim's seq, a generic
 	// record's seq or sequence field); 0 when it has none.
 	Seq uint64

@@ -89,6 +89,7 @@ func Read(paths []string) (*Set, error) {
 	ordered := make([]Exchange, len(keys))
 	for n, k := range keys {
 		ordered[n] = set.Exchanges[k.i]
+		ordered[n].OrderTime = k.t
 	}
 	set.Exchanges = ordered
 	return set, nil
