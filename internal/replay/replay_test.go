@@ -210,7 +210,7 @@ func writeAs(t *testing.T, set *reqlog.Set, format string) string {
 			entries = append(entries, map[string]any{
 				"startedDateTime": x.Time.Format(time.RFC3339Nano), "time": 1, "request": req,
 				"response": map[string]any{"status": x.Status, "statusText": http.StatusText(x.Status), "httpVersion": "HTTP/1.1", "headers": headerList(x.ResponseHeader), "cookies": []any{}, "content": content, "redirectURL": "", "headersSize": -1, "bodySize": -1},
-				"cache": map[string]any{}, "timings": map[string]any{"send": 0, "wait": 1, "receive": 0},
+				"cache":    map[string]any{}, "timings": map[string]any{"send": 0, "wait": 1, "receive": 0},
 			})
 		}
 		doc := map[string]any{"log": map[string]any{"version": "1.2", "creator": map[string]any{"name": "test", "version": "1"}, "entries": entries}}
