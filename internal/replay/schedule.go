@@ -190,7 +190,7 @@ func dependencies(reqs []*Request) [][]int {
 		if o.barrier {
 			d := since
 			if lastBarrier >= 0 {
-				d = append(d, lastBarrier)
+				d = append([]int{lastBarrier}, d...)
 			}
 			deps[i] = d
 			lastBarrier, since = i, nil
