@@ -10,6 +10,7 @@ import (
 	"github.com/miscim/miscim/internal/cli/cmdutil"
 	"github.com/miscim/miscim/internal/cli/expr"
 	"github.com/miscim/miscim/internal/cli/groups"
+	"github.com/miscim/miscim/internal/cli/replay"
 	"github.com/miscim/miscim/internal/cli/serve"
 	"github.com/miscim/miscim/internal/cli/testconnection"
 	"github.com/miscim/miscim/internal/cli/tokens"
@@ -101,6 +102,7 @@ Exit codes: 0 success, 1 unexpected failure, 2 usage or input error,
 	add(groupDiagnostics, users.NewCmdUsers(f))
 	add(groupDiagnostics, groups.NewCmdGroups(f))
 	add(groupDiagnostics, expr.NewCmdExpr(f, nil))
+	add(groupDiagnostics, replay.NewCmdReplay(f, nil))
 	add(groupServer, serve.NewCmdServe(f, nil))
 	add(groupAdmin, vars.NewCmdVars(f))
 	add(groupAdmin, tokens.NewCmdTokens(f))
