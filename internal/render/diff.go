@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/charmbracelet/lipgloss"
 )
 
 // Line diffs: a unified diff of two texts (replay's expected and actual
@@ -111,17 +113,41 @@ func DiffLines(a, b []string) []Edit {
 // lines shown (0: no cap), naming how many were left out.
 func UnifiedDiff(aLabel, bLabel, a, b string, context, maxLines int) string {
 	var sb strings.Builder
-	writeUnified(&sb, Theme{}, false, aLabel, bLabel, a, b, context, maxLines)
+	writeUnified(&sb, aLabel, bLabel, a, b, context, maxLines)
 	return sb.String()
 }
 
-// WriteDiff writes the unified diff of a and b to w with the theme's
-// styles: removed lines in th.Err, added lines in th.OK, hunk headers
-// muted.
-func WriteDiff(w io.Writer, th Theme, aLabel, bLabel, a, b string, context, maxLines int) error {
+// WriteDiff writes the unified diff of a and b to w for a terminal, each
+// line after prefix: with the theme's styles (removed lines in th.Err,
+// added lines in th.OK, hunk headers muted) and, when width is not 0,
+// lines longer than width folded (Fold), so that nothing is cut.
+func WriteDiff(w io.Writer, th Theme, prefix, aLabel, bLabel, a, b string, context, maxLines, width int) error {
 	var sb strings.Builder
-	writeUnified(&sb, th, true, aLabel, bLabel, a, b, context, maxLines)
-	_, err := io.WriteString(w, sb.String())
+	writeUnified(&sb, aLabel, bLabel, a, b, context, maxLines)
+	var out strings.Builder
+	pw := DisplayWidth(prefix)
+	for _, l := range splitLines(sb.String()) {
+		var style *lipgloss.Style
+		switch {
+		case strings.HasPrefix(l, "---"), strings.HasPrefix(l, "-"):
+			style = &th.Err
+		case strings.HasPrefix(l, "+++"), strings.HasPrefix(l, "+"):
+			style = &th.OK
+		case strings.HasPrefix(l, "@@"), strings.HasPrefix(l, "…"):
+			style = &th.Muted
+		}
+		fw := 0
+		if width > 0 {
+			fw = max(width-pw, 20)
+		}
+		for _, part := range Fold(l, fw, "  ") {
+			if style != nil {
+				part = style.Render(part)
+			}
+			out.WriteString(prefix + part + "\n")
+		}
+	}
+	_, err := io.WriteString(w, out.String())
 	return err
 }
 
@@ -132,7 +158,7 @@ func splitLines(s string) []string {
 	return strings.Split(strings.TrimSuffix(s, "\n"), "\n")
 }
 
-func writeUnified(sb *strings.Builder, th Theme, styled bool, aLabel, bLabel, a, b string, context, maxLines int) {
+func writeUnified(sb *strings.Builder, aLabel, bLabel, a, b string, context, maxLines int) {
 	edits := DiffLines(splitLines(a), splitLines(b))
 	changed := false
 	for _, e := range edits {
@@ -144,18 +170,6 @@ func writeUnified(sb *strings.Builder, th Theme, styled bool, aLabel, bLabel, a,
 	if !changed {
 		return
 	}
-	style := func(kind int, s string) string {
-		if !styled {
-			return s
-		}
-		switch kind {
-		case 0:
-			return th.Err.Render(s)
-		case 1:
-			return th.OK.Render(s)
-		}
-		return th.Muted.Render(s)
-	}
 	shown := 0
 	emit := func(s string) bool {
 		if maxLines > 0 && shown >= maxLines {
@@ -166,8 +180,8 @@ func writeUnified(sb *strings.Builder, th Theme, styled bool, aLabel, bLabel, a,
 		shown++
 		return true
 	}
-	sb.WriteString(style(0, "--- "+aLabel) + "\n")
-	sb.WriteString(style(1, "+++ "+bLabel) + "\n")
+	sb.WriteString("--- " + aLabel + "\n")
+	sb.WriteString("+++ " + bLabel + "\n")
 	total := 0
 	for _, e := range edits {
 		if e.Kind != Same {
@@ -211,7 +225,7 @@ func writeUnified(sb *strings.Builder, th Theme, styled bool, aLabel, bLabel, a,
 				bc++
 			}
 		}
-		if !emit(style(2, fmt.Sprintf("@@ -%s +%s @@", hunkRange(as, ac), hunkRange(bs, bc)))) {
+		if !emit(fmt.Sprintf("@@ -%s +%s @@", hunkRange(as, ac), hunkRange(bs, bc))) {
 			break
 		}
 		full := true
@@ -221,9 +235,9 @@ func writeUnified(sb *strings.Builder, th Theme, styled bool, aLabel, bLabel, a,
 			case Same:
 				line = " " + e.Line
 			case Removed:
-				line = style(0, "-"+e.Line)
+				line = "-" + e.Line
 			case Added:
-				line = style(1, "+"+e.Line)
+				line = "+" + e.Line
 			}
 			if !emit(line) {
 				full = false
@@ -244,7 +258,7 @@ func writeUnified(sb *strings.Builder, th Theme, styled bool, aLabel, bLabel, a,
 		}
 	}
 	if maxLines > 0 && shown >= maxLines {
-		sb.WriteString(style(2, fmt.Sprintf("… diff cut at %d lines (%d changed lines in all)", maxLines, total)) + "\n")
+		sb.WriteString(fmt.Sprintf("… diff cut at %d lines (%d changed lines in all)", maxLines, total) + "\n")
 	}
 }
 
@@ -256,4 +270,42 @@ func hunkRange(start, count int) string {
 		return fmt.Sprint(start)
 	}
 	return fmt.Sprintf("%d,%d", start, count)
+}
+
+// Fold makes one line of free text safe for a terminal (control
+// characters and escape sequences replaced, as in table cells) and cuts it
+// into lines of at most width columns, keeping its spacing; lines after the
+// first start with indent. width 0 only makes it safe.
+func Fold(s string, width int, indent string) []string {
+	s = strings.Map(func(r rune) rune {
+		if r == '\t' {
+			return ' '
+		}
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return '\uFFFD'
+		}
+		return r
+	}, s)
+	if width <= 0 || DisplayWidth(s) <= width {
+		return []string{strings.TrimRight(s, " ")}
+	}
+	var lines []string
+	var line strings.Builder
+	used := 0
+	iw := DisplayWidth(indent)
+	for _, r := range s {
+		rw := runeWidth(r)
+		if used > 0 && rw > 0 && used+rw > width {
+			lines = append(lines, strings.TrimRight(line.String(), " "))
+			line.Reset()
+			line.WriteString(indent)
+			used = iw
+		}
+		line.WriteRune(r)
+		used += rw
+	}
+	if l := strings.TrimRight(line.String(), " "); strings.TrimSpace(l) != "" || len(lines) == 0 {
+		lines = append(lines, l)
+	}
+	return lines
 }

@@ -122,9 +122,9 @@ func pathOf(r *replay.Request) string {
 	return p
 }
 
-// diffOf is the unified diff shown for a mismatch.
+// diffOf is the unified diff of a mismatch in -o json and reports.
 func diffOf(r replay.Result) string {
-	return render.UnifiedDiff("expected ("+r.Request.X.Pos.String()+")", "actual", r.Expected, r.Actual, 3, maxDiffLines)
+	return render.UnifiedDiff("expected", "actual", r.Expected, r.Actual, 3, maxDiffLines)
 }
 
 // maxDiffLines caps the diff of one mismatch.
@@ -220,10 +220,10 @@ func renderPlan(opts *Options, set *reqlog.Set, plan *replay.Plan, targetName st
 	}
 	t := render.NewTable(
 		render.Column{Header: "#"},
-		render.Column{Header: "time", Hide: 1},
-		render.Column{Header: "request", Fit: render.Truncate},
+		render.Column{Header: "time", Hide: 2},
+		render.Column{Header: "request", Fit: render.Wrap},
 		render.Column{Header: "logged"},
-		render.Column{Header: "source", Fit: render.Truncate, Hide: 2},
+		render.Column{Header: "source", Fit: render.Truncate, Hide: 1},
 		render.Column{Header: "note", Fit: render.Wrap},
 	)
 	for _, r := range plan.Requests {
@@ -277,7 +277,25 @@ func renderResult(opts *Options, set *reqlog.Set, plan *replay.Plan, rep *replay
 	}
 	th := render.NewTheme(ios)
 	tty := ios.IsStdoutTTY()
+	width := 0
+	if tty {
+		width = ios.TerminalWidth()
+	}
 	var b strings.Builder
+	// line writes one line of free text, folded to the terminal's width
+	// (and made safe for it) on a terminal.
+	line := func(prefix, text string, style func(...string) string) {
+		w := 0
+		if width > 0 {
+			w = max(width-render.DisplayWidth(prefix), 20)
+		}
+		for _, part := range render.Fold(text, w, "  ") {
+			if style != nil {
+				part = style(part)
+			}
+			b.WriteString(prefix + part + "\n")
+		}
+	}
 	for _, r := range rep.Results {
 		if r.Outcome != replay.Mismatched && r.Outcome != replay.Failed {
 			continue
@@ -289,28 +307,24 @@ func renderResult(opts *Options, set *reqlog.Set, plan *replay.Plan, rep *replay
 		if tty && ios.ColorEnabled() {
 			mark = "✗"
 		}
-		fmt.Fprintf(&b, "%s %s  %s\n", th.Err.Render(mark), th.Bold.Render(fmt.Sprintf("#%d %s", r.Request.Index, r.Request.Display)), th.Muted.Render(r.Request.X.Pos.String()))
+		line("", mark+" "+fmt.Sprintf("#%d %s", r.Request.Index, r.Request.Display), th.Bold.Render)
+		line("  ", "from "+r.Request.X.Pos.String(), th.Muted.Render)
 		if r.Sent != "" && r.Sent != r.Request.Rel {
-			fmt.Fprintf(&b, "  sent %s %s\n", r.Request.X.Method, r.Sent)
+			line("  ", "sent "+r.Request.X.Method+" "+r.Sent, nil)
 		}
 		if r.Outcome == replay.Failed {
-			fmt.Fprintf(&b, "  %s\n\n", errText(r.Err))
+			line("  ", errText(r.Err), th.Err.Render)
+			b.WriteString("\n")
 			continue
 		}
 		if r.Status != r.Request.X.Status {
-			fmt.Fprintf(&b, "  status %d, expected %d\n", r.Status, r.Request.X.Status)
+			line("  ", fmt.Sprintf("status %d, expected %d", r.Status, r.Request.X.Status), th.Err.Render)
 		}
 		for _, n := range r.Notes {
-			fmt.Fprintf(&b, "  %s\n", th.Warn.Render("note: "+n))
+			line("  ", "note: "+n, th.Warn.Render)
 		}
-		var d strings.Builder
-		if err := render.WriteDiff(&d, th, "expected ("+r.Request.X.Pos.String()+")", "actual", r.Expected, r.Actual, 3, maxDiffLines); err != nil {
+		if err := render.WriteDiff(&b, th, "  ", "expected", "actual", r.Expected, r.Actual, 3, maxDiffLines, width); err != nil {
 			return err
-		}
-		for _, l := range strings.Split(strings.TrimSuffix(d.String(), "\n"), "\n") {
-			if l != "" {
-				b.WriteString("  " + l + "\n")
-			}
 		}
 		b.WriteString("\n")
 	}
@@ -320,8 +334,8 @@ func renderResult(opts *Options, set *reqlog.Set, plan *replay.Plan, rep *replay
 	s := summaryOf(set, plan, rep)
 	t := render.NewTable(
 		render.Column{Header: "sent"}, render.Column{Header: "matched"}, render.Column{Header: "mismatched"},
-		render.Column{Header: "failed"}, render.Column{Header: "unchecked"}, render.Column{Header: "skipped"},
-		render.Column{Header: "filtered"}, render.Column{Header: "duration"}, render.Column{Header: "requests/s"},
+		render.Column{Header: "failed"}, render.Column{Header: "unchecked", Hide: 2}, render.Column{Header: "skipped"},
+		render.Column{Header: "filtered", Hide: 1}, render.Column{Header: "time"}, render.Column{Header: "req/s"},
 	)
 	cell := func(n int, style *render.Theme, bad bool) render.Cell {
 		c := render.Cell{Text: fmt.Sprint(n)}
@@ -433,4 +447,3 @@ func junitOfPlan(set *reqlog.Set, plan *replay.Plan, targetName string, started 
 	}
 	return junitSuite(set, targetName, started, cases, 0)
 }
-
