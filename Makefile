@@ -28,7 +28,12 @@ FUZZ_TARGETS := \
 	./internal/entra/tenant:FuzzNativeJSON:30000x \
 	./internal/entra/tenant:FuzzGraph:20000x \
 	./internal/entra/tenant:FuzzCSV:20000x \
-	./internal/entra/tenant:FuzzParse:15000x
+	./internal/entra/tenant:FuzzParse:15000x \
+	./internal/reqlog:FuzzReadJSONLines:20000x \
+	./internal/reqlog:FuzzReadJSON:20000x \
+	./internal/reqlog:FuzzReadHAR:20000x \
+	./internal/reqlog:FuzzReadHTTPDump:20000x \
+	./internal/reqlog:FuzzReadGzip:20000x
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
