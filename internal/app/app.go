@@ -58,7 +58,7 @@ func NewFactory(ios *iostreams.IOStreams, env config.Env) *cmdutil.Factory {
 		once.Do(func() { resolved, resolveErr = config.Resolve(*flags, env) })
 		return resolved, resolveErr
 	}
-	open := func(ctx context.Context, retries int) (*target.Target, error) {
+	open := func(ctx context.Context, retries int, adjust func(*target.Config)) (*target.Target, error) {
 		r, err := f.Config()
 		if err != nil {
 			return nil, err
@@ -67,10 +67,16 @@ func NewFactory(ios *iostreams.IOStreams, env config.Env) *cmdutil.Factory {
 		if r.Verbose {
 			cfg.Trace = ios.ErrOut
 		}
+		if adjust != nil {
+			adjust(&cfg)
+		}
 		return target.Open(ctx, cfg)
 	}
-	f.Target = func(ctx context.Context) (*target.Target, error) { return open(ctx, 0) }
-	f.ProbeTarget = func(ctx context.Context) (*target.Target, error) { return open(ctx, -1) }
+	f.Target = func(ctx context.Context) (*target.Target, error) { return open(ctx, 0, nil) }
+	f.ProbeTarget = func(ctx context.Context) (*target.Target, error) { return open(ctx, -1, nil) }
+	f.TargetWith = func(ctx context.Context, adjust func(*target.Config)) (*target.Target, error) {
+		return open(ctx, 0, adjust)
+	}
 	return f
 }
 

@@ -181,7 +181,11 @@ func (c comparison) compare(expStatus int, exp body, actStatus int, act body) ve
 		c.sortSets(e, "")
 		c.sortSets(a, "")
 		c.diff("", "", e, a, &v.differences)
-		v.expected, v.actual = indent(e), indent(a)
+		if len(v.differences) > 0 {
+			// The texts are for showing a mismatch; equal answers, the
+			// common case, need none.
+			v.expected, v.actual = indent(e), indent(a)
+		}
 	default:
 		et, at := textOf(exp), textOf(act)
 		if et != at {
@@ -290,10 +294,46 @@ func (c comparison) sortSets(v any, key string) {
 		for _, el := range t {
 			c.sortSets(el, "")
 		}
-		if c.isSet(key) {
-			sort.SliceStable(t, func(i, j int) bool { return canonical(t[i]) < canonical(t[j]) })
+		if c.isSet(key) && len(t) > 1 {
+			keys := make([]string, len(t))
+			for i, el := range t {
+				keys[i] = canonical(el)
+			}
+			sort.Sort(byKey{t, keys})
 		}
 	}
+}
+
+// byKey sorts elements by their precomputed canonical forms.
+type byKey struct {
+	els  []any
+	keys []string
+}
+
+func (b byKey) Len() int           { return len(b.els) }
+func (b byKey) Less(i, j int) bool { return b.keys[i] < b.keys[j] }
+func (b byKey) Swap(i, j int) {
+	b.els[i], b.els[j] = b.els[j], b.els[i]
+	b.keys[i], b.keys[j] = b.keys[j], b.keys[i]
+}
+
+// sameScalar compares two JSON scalars without encoding them; ok is
+// false when either is not a scalar.
+func sameScalar(e, a any) (same, ok bool) {
+	switch et := e.(type) {
+	case string:
+		at, isString := a.(string)
+		return isString && et == at, true
+	case float64:
+		at, isNumber := a.(float64)
+		return isNumber && et == at, true
+	case bool:
+		at, isBool := a.(bool)
+		return isBool && et == at, true
+	case nil:
+		return a == nil, true
+	}
+	return false, false
 }
 
 func canonical(v any) string {
@@ -397,7 +437,11 @@ func (c comparison) diff(path, key string, e, a any, out *[]Difference) {
 		}
 		return
 	}
-	if canonical(e) != canonical(a) {
+	same, scalar := sameScalar(e, a)
+	if !scalar {
+		same = canonical(e) == canonical(a)
+	}
+	if !same {
 		if path == "" {
 			path = "body"
 		}

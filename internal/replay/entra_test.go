@@ -200,11 +200,13 @@ func recorded(t testing.TB, n int) (*client.Client, func(), string) {
 }
 
 // freshTarget is the embedded target on a new database, as `miscim
-// replay` opens it.
-func freshTarget(t testing.TB) *target.Target {
+// replay` opens it (synchronous=NORMAL unless --sync full).
+func freshTarget(t testing.TB) *target.Target { return freshTargetSync(t, sqlite.SyncNormal) }
+
+func freshTargetSync(t testing.TB, sync sqlite.Sync) *target.Target {
 	t.Helper()
 	dir := t.TempDir()
-	tg, err := target.Open(context.Background(), target.Config{DBPath: filepath.Join(dir, "replay.db"), LogDir: filepath.Join(dir, "log")})
+	tg, err := target.Open(context.Background(), target.Config{DBPath: filepath.Join(dir, "replay.db"), LogDir: filepath.Join(dir, "log"), Sync: sync})
 	if err != nil {
 		t.Fatal(err)
 	}

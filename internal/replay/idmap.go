@@ -166,11 +166,11 @@ func (m *idMap) rewrite(rel string, header http.Header, body []byte) rewritten {
 	}
 	out.rel = newPath
 
-	if len(body) > 0 && json.Valid(body) {
+	if len(body) > 0 && m.len() > 0 {
 		var doc any
 		dec := json.NewDecoder(bytes.NewReader(body))
 		dec.UseNumber()
-		if dec.Decode(&doc) == nil {
+		if dec.Decode(&doc) == nil && !dec.More() {
 			if nd, changed := m.rewriteValue(doc); changed {
 				if b, err := marshal(nd); err == nil {
 					out.body = b

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"regexp"
 	"sync"
 	"sync/atomic"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/miscim/miscim/internal/client"
 	"github.com/miscim/miscim/internal/reqlog"
+	"github.com/miscim/miscim/internal/scim"
 )
 
 // Filter chooses the logged requests to replay.
@@ -179,7 +181,9 @@ type Report struct {
 	Duration time.Duration
 	// Stopped says why the run ended before the end of the plan: "" (it
 	// did not), "mismatch" (--stop-on-mismatch), "unavailable" (the target
-	// could not be reached; Err says why), "interrupted".
+	// could not be reached; Err says why), "auth" (the target refused the
+	// credentials: 401 or 403 where the log has another status; Err is the
+	// *scim.Error), "interrupted".
 	Stopped string
 	Err     error
 	// IDs is how many logged ids were remapped.
@@ -352,6 +356,11 @@ func (r *run) one(ctx context.Context, i int) Result {
 		return res
 	}
 	res.Status, res.Duration = resp.Status, resp.Duration
+	if (resp.Status == http.StatusUnauthorized || resp.Status == http.StatusForbidden) && x.Status != resp.Status {
+		// The log shows the request accepted and the target refuses our
+		// credentials: nothing after it can be compared.
+		r.halt("auth", &scim.Error{Status: resp.Status, Detail: fmt.Sprintf("the target answered %d to %s, which the log shows answered %d: check --token", resp.Status, req.Display, x.Status)})
+	}
 	exp, act := parseBody(x.ResponseBody), parseBody(resp.Body)
 	if !x.HasResponse() {
 		res.Outcome = Unchecked

@@ -69,15 +69,6 @@ func TestParseIgnore(t *testing.T) {
 	}
 }
 
-func doc(t *testing.T, s string) body {
-	t.Helper()
-	b := parseBody([]byte(s))
-	if s != "" && !b.isJSON {
-		t.Fatalf("not JSON: %s", s)
-	}
-	return b
-}
-
 func TestCompare(t *testing.T) {
 	ignores := mustIgnores(t, "title", "emails[].display")
 	for _, tc := range []struct {

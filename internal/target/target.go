@@ -43,6 +43,9 @@ type Config struct {
 	// only); 0 means client.DefaultRetries, negative none (test-connection
 	// probes once, as Entra does).
 	Retries int
+	// Sync is the embedded database's synchronous mode; "" means
+	// sqlite.SyncFull (replay chooses SyncNormal, docs/replay.md).
+	Sync sqlite.Sync
 }
 
 // ConfigError is a target setting that cannot work: a malformed URL, an
@@ -96,7 +99,7 @@ func Open(ctx context.Context, cfg Config) (*Target, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, &ConfigError{Err: fmt.Errorf("create the directory of the embedded database %s: %w; choose another --db (or MISCIM_DB)", path, err)}
 	}
-	st, err := sqlite.Open(ctx, path, sqlite.Options{})
+	st, err := sqlite.Open(ctx, path, sqlite.Options{Sync: cfg.Sync})
 	if err != nil {
 		return nil, &ConfigError{Err: fmt.Errorf("open embedded database %s: %w; choose another --db (or MISCIM_DB)", path, err)}
 	}

@@ -34,6 +34,9 @@ type Factory struct {
 	// ProbeTarget is Target without retries: diagnostics send each probe
 	// once, as Entra does.
 	ProbeTarget func(ctx context.Context) (*target.Target, error)
+	// TargetWith is Target with the configuration adjusted by the command
+	// (replay's synchronous mode for the embedded database).
+	TargetWith func(ctx context.Context, adjust func(*target.Config)) (*target.Target, error)
 }
 
 // WithClient opens the target for the duration of fn and gives fn its

@@ -371,6 +371,8 @@ func verdict(ios *iostreams.IOStreams, s Summary, rep *replay.Report, targetName
 		line += eth.Muted.Render(fmt.Sprintf("; stopped at the first one (--stop-on-mismatch), %d not sent", s.NotSent))
 	case "unavailable":
 		line += eth.Muted.Render(fmt.Sprintf("; the target was lost, %d not sent", s.NotSent))
+	case "auth":
+		line += eth.Muted.Render(fmt.Sprintf("; the target refused the credentials, %d not sent", s.NotSent))
 	case "interrupted":
 		line += eth.Muted.Render(fmt.Sprintf("; interrupted, %d not sent", s.NotSent))
 	}

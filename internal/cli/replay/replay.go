@@ -21,6 +21,7 @@ import (
 	"github.com/miscim/miscim/internal/render"
 	"github.com/miscim/miscim/internal/replay"
 	"github.com/miscim/miscim/internal/reqlog"
+	"github.com/miscim/miscim/internal/store/sqlite"
 	"github.com/miscim/miscim/internal/target"
 )
 
@@ -45,6 +46,9 @@ type Options struct {
 	Concurrency    int
 	Rate           float64
 	Report         string
+	// Sync is the embedded database's synchronous mode: "normal"
+	// (default) or "full".
+	Sync string
 
 	// Target opens the target; the run closes it.
 	Target func(ctx context.Context) (*target.Target, error)
@@ -59,6 +63,17 @@ type Options struct {
 // in tests.
 func NewCmdReplay(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	opts := &Options{IO: f.IO, Target: f.Target, Now: f.Now, Getenv: f.Env.Getenv}
+	if f.TargetWith != nil {
+		// The embedded database in the synchronous mode --sync names.
+		opts.Target = func(ctx context.Context) (*target.Target, error) {
+			return f.TargetWith(ctx, func(c *target.Config) {
+				c.Sync = sqlite.SyncNormal
+				if strings.EqualFold(opts.Sync, "full") {
+					c.Sync = sqlite.SyncFull
+				}
+			})
+		}
+	}
 	cmd := &cobra.Command{
 		Use:   "replay [LOGDIR|FILE...]",
 		Short: "Re-send logged SCIM requests to the target and compare the answers",
@@ -92,6 +107,10 @@ unless --allow-writes (or MISCIM_ALLOW_WRITES=1) is given: it runs as
 --dry-run and says so. Requests logged as rejected (401/403) are skipped:
 the log holds no credential to reproduce them.
 
+The embedded database is written with synchronous=NORMAL unless --sync
+full: a replay can be run again from its log, so it does without an fsync
+per write (the database still survives a crash of miscim).
+
 --concurrency N sends up to N requests at once while keeping the order of
 the requests on each resource, and creations before their uses. Requests
 that span resources (DELETE, lists without an identity filter) wait for
@@ -108,6 +127,7 @@ every command. JSON output and every rule: docs/replay.md.`,
   miscim replay capture.har --match '^(POST|PATCH) /Users' --ignore meta.resourceType
   miscim --url https://mi-test.example.com/scim/v2 --token-file mi.token replay ./scim-log --allow-writes
   miscim replay requests.jsonl.gz --since 2026-11-27T09:00:00Z --until 2026-11-27T10:00:00Z -o json`,
+		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var err error
 			if opts.Format, err = f.Output(); err != nil {
@@ -116,6 +136,9 @@ every command. JSON output and every rule: docs/replay.md.`,
 			opts.Paths = args
 			if opts.Concurrency < 1 || opts.Concurrency > maxConcurrency {
 				return cmdutil.FlagErrorf("invalid --concurrency %d: use 1 (log order) to %d", opts.Concurrency, maxConcurrency)
+			}
+			if err := cmdutil.CheckEnum("sync", opts.Sync, []string{"normal", "full"}); err != nil {
+				return err
 			}
 			if opts.Rate < 0 {
 				return cmdutil.FlagErrorf("invalid --rate %g: use a number of requests per second, or 0 for no limit", opts.Rate)
@@ -141,7 +164,9 @@ every command. JSON output and every rule: docs/replay.md.`,
 	fl.IntVar(&opts.Concurrency, "concurrency", 1, "requests in flight at once, keeping per-resource order")
 	fl.Float64Var(&opts.Rate, "rate", 0, "at most `R` requests per second (0: no limit)")
 	fl.StringVar(&opts.Report, "report", "", "write a JUnit XML report to `FILE`")
+	fl.StringVar(&opts.Sync, "sync", "normal", "embedded database's synchronous mode: normal (survives a crash, no fsync per write) or full (survives power loss)")
 	_ = cmd.MarkFlagFilename("report", "xml")
+	cmdutil.EnumFlag(cmd, "sync", []string{"normal", "full"})
 	return cmd
 }
 
@@ -297,7 +322,7 @@ func replayRun(ctx context.Context, opts *Options) error {
 		}
 	}
 	switch {
-	case result.Stopped == "unavailable":
+	case result.Stopped == "unavailable", result.Stopped == "auth":
 		return result.Err
 	case result.Stopped == "interrupted":
 		return ctx.Err()
