@@ -30,6 +30,8 @@ type Engine struct {
 	now   func() time.Time
 	newID func() string
 
+	positions *positionCache // startIndex → store key (paging.go)
+
 	cacheMu   sync.Mutex
 	varCache  map[string]cachedVar
 	authCache map[string]cachedAuth
@@ -54,6 +56,7 @@ func WithVarCacheTTL(d time.Duration) Option { return func(e *Engine) { e.cacheT
 func New(st store.Store, opts ...Option) *Engine {
 	e := &Engine{
 		store:     st,
+		positions: newPositionCache(),
 		now:       time.Now,
 		newID:     func() string { return uuid.NewString() },
 		varCache:  map[string]cachedVar{},

@@ -133,7 +133,7 @@ func (e *Engine) CreateGroup(ctx context.Context, body []byte) (scim.Resource, e
 		if _, err := tx.AddMembers(g.ID, ids); err != nil {
 			return err
 		}
-		members, err = tx.Members(g.ID)
+		members, err = store.AllMembers(tx, g.ID)
 		return err
 	})
 	if err != nil {
@@ -157,10 +157,7 @@ func (e *Engine) GetGroup(ctx context.Context, id string, withMembers bool) (sci
 			return err
 		}
 		if withMembers {
-			members, err = tx.Members(id)
-			if members == nil {
-				members = []store.Member{}
-			}
+			members, err = store.AllMembers(tx, id)
 		}
 		return err
 	})
@@ -217,10 +214,7 @@ func (e *Engine) ReplaceGroup(ctx context.Context, id string, body []byte, ifMat
 			return err
 		}
 		out = g
-		members, err = tx.Members(id)
-		if members == nil {
-			members = []store.Member{}
-		}
+		members, err = store.AllMembers(tx, id)
 		return err
 	})
 	if err != nil {
@@ -435,7 +429,7 @@ func applyMemberOp(tx store.Tx, groupID string, m memberOp) error {
 		if !ok {
 			// Any other filter is evaluated against the members, which
 			// must then be read: rare, and never sent by Entra.
-			members, err := tx.Members(groupID)
+			members, err := store.AllMembers(tx, groupID)
 			if err != nil {
 				return err
 			}

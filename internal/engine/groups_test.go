@@ -609,7 +609,7 @@ func TestDeleteGroup(t *testing.T) {
 	f.createGroup("ALPHA")
 }
 
-// grpMemberReads counts how often the engine reads a whole member list.
+// grpMemberReads counts how often the engine reads a page of a member list.
 type grpMemberReads struct {
 	store.Store
 	mu    sync.Mutex
@@ -629,11 +629,11 @@ func (s *grpMemberReads) Update(ctx context.Context, fn func(store.Tx) error) er
 	return s.Store.Update(ctx, func(tx store.Tx) error { return fn(grpMemberReadsTx{tx, s}) })
 }
 
-func (t grpMemberReadsTx) Members(groupID string) ([]store.Member, error) {
+func (t grpMemberReadsTx) MembersPage(groupID, after string, limit int) ([]store.Member, error) {
 	t.c.mu.Lock()
 	t.c.reads++
 	t.c.mu.Unlock()
-	return t.Tx.Members(groupID)
+	return t.Tx.MembersPage(groupID, after, limit)
 }
 
 // TestMembersNeverLoaded proves DESIGN §3.2 and §3.4: Entra's group reads

@@ -1,10 +1,9 @@
 package engine
 
 import (
+	"cmp"
 	"context"
-	"errors"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/miscim/miscim/internal/scim"
@@ -24,6 +23,10 @@ type Query struct {
 	SortBy     string
 	SortOrder  string // "ascending" (default) or "descending"
 	Projection scim.Projection
+	// Cursor paging (RFC 9865): CursorGiven when the request has a cursor
+	// parameter, Cursor its value ("" for the first page).
+	Cursor      string
+	CursorGiven bool
 }
 
 func (q Query) window() (start, count int) {
@@ -82,28 +85,35 @@ func plan(e scim.Expr, rs *scim.ResourceSchema, index map[string]store.Field) ([
 // ListUsers handles GET /Users (RFC 7644 §3.4.2). No match is an empty
 // list, never 404. /Users lists every MI user, local ones included, so
 // Entra's match query can adopt accounts that existed before provisioning.
+// Paging: paging.go.
 func (e *Engine) ListUsers(ctx context.Context, q Query) (*scim.ListResponse, error) {
 	expr, err := parseFilter(q.Filter)
 	if err != nil {
 		return nil, err
 	}
-	start, count := q.window()
+	p, err := newPager(store.UserListing, q, scim.User)
+	if err != nil {
+		return nil, err
+	}
 	var total int
-	var page []scim.Resource
+	var pg page
 	err = e.store.View(ctx, func(tx store.Tx) error {
-		if expr == nil && q.SortBy == "" {
+		if expr == nil && !p.sorted() {
 			var err error
 			if total, err = tx.CountUsers(); err != nil {
 				return err
 			}
-			page, err = pageUsers(tx, start, count)
+			pg, err = p.direct(tx, e.positions, total, func(after int64, skip, limit int) ([]entry, error) {
+				users, err := tx.UsersPage(after, skip, limit)
+				return userEntries(users), err
+			})
 			return err
 		}
-		var matched []scim.Resource
+		var matched []entry
 		keep := func(u store.User) {
 			doc := UserResource(u)
 			if expr == nil || scim.Match(expr, doc, scim.User) {
-				matched = append(matched, doc)
+				matched = append(matched, entry{seq: u.Seq, doc: doc})
 			}
 		}
 		if lookups, ok := plan(expr, scim.User, userIndex); ok {
@@ -122,8 +132,8 @@ func (e *Engine) ListUsers(ctx context.Context, q Query) (*scim.ListResponse, er
 				}
 			}
 			// Several lookups (an "or") come back in lookup order; answer in
-			// creation order like a scan would.
-			slices.SortStableFunc(found, func(a, b store.User) int { return a.Created.Compare(b.Created) })
+			// listing order like a scan would.
+			slices.SortFunc(found, func(a, b store.User) int { return cmp.Compare(a.Seq, b.Seq) })
 			for _, u := range found {
 				keep(u)
 			}
@@ -131,44 +141,37 @@ func (e *Engine) ListUsers(ctx context.Context, q Query) (*scim.ListResponse, er
 			return err
 		}
 		total = len(matched)
-		if err := sortResources(matched, q, scim.User); err != nil {
-			return err
-		}
-		page = window(matched, start, count)
+		pg = p.window(matched)
 		return nil
 	})
 	if err != nil {
 		return nil, storeError(err, "list users")
 	}
-	for i := range page {
-		page[i] = q.Projection.Apply(page[i])
-	}
-	return scim.NewListResponse(total, start, page), nil
+	return p.response(total, pg, q.Projection), nil
 }
 
-var errPageFull = errors.New("page full")
+func userEntries(users []store.User) []entry {
+	out := make([]entry, len(users))
+	for i, u := range users {
+		out[i] = entry{seq: u.Seq, doc: UserResource(u)}
+	}
+	return out
+}
 
-func pageUsers(tx store.Tx, start, count int) ([]scim.Resource, error) {
-	var page []scim.Resource
-	if count == 0 {
-		return page, nil
+// response renders a page: startIndex for index paging, nextCursor (on
+// every page but the last) for cursor paging (RFC 9865 §2).
+func (p *pager) response(total int, pg page, proj scim.Projection) *scim.ListResponse {
+	docs := make([]scim.Resource, len(pg.entries))
+	for i, en := range pg.entries {
+		docs[i] = proj.Apply(en.doc)
 	}
-	i := 0
-	err := tx.ScanUsers(func(u store.User) error {
-		i++
-		if i < start {
-			return nil
-		}
-		page = append(page, UserResource(u))
-		if len(page) == count {
-			return errPageFull
-		}
-		return nil
-	})
-	if errors.Is(err, errPageFull) {
-		err = nil
+	start := p.start
+	if p.cursor {
+		start = 0
 	}
-	return page, err
+	lr := scim.NewListResponse(total, start, docs)
+	lr.NextCursor = pg.next
+	return lr
 }
 
 // ListGroups handles GET /Groups. Members are read only for the groups on
@@ -179,75 +182,85 @@ func (e *Engine) ListGroups(ctx context.Context, q Query) (*scim.ListResponse, e
 	if err != nil {
 		return nil, err
 	}
-	start, count := q.window()
+	p, err := newPager(store.GroupListing, q, scim.Group)
+	if err != nil {
+		return nil, err
+	}
 	needMembers := expr != nil && mentions(expr, "members")
 	var total int
-	var page []scim.Resource
+	var pg page
 	err = e.store.View(ctx, func(tx store.Tx) error {
-		var matched []scim.Resource
-		var ids []string
-		keep := func(g store.Group) error {
-			var members []store.Member
-			if needMembers {
-				var err error
-				if members, err = tx.Members(g.ID); err != nil {
-					return err
-				}
-				if members == nil {
-					members = []store.Member{}
-				}
+		if expr == nil && !p.sorted() {
+			var err error
+			if total, err = tx.CountGroups(); err != nil {
+				return err
 			}
-			doc := GroupResource(g, members)
-			if expr == nil || scim.Match(expr, doc, scim.Group) {
-				matched = append(matched, doc)
-				ids = append(ids, g.ID)
-			}
-			return nil
-		}
-		if lookups, ok := plan(expr, scim.Group, groupIndex); ok {
-			var found []store.Group
-			seen := map[string]bool{}
-			for _, l := range lookups {
-				groups, err := tx.GroupsBy(l.field, l.values)
-				if err != nil {
-					return err
+			pg, err = p.direct(tx, e.positions, total, func(after int64, skip, limit int) ([]entry, error) {
+				groups, err := tx.GroupsPage(after, skip, limit)
+				out := make([]entry, len(groups))
+				for i, g := range groups {
+					out[i] = entry{seq: g.Seq, doc: GroupResource(g, nil)}
 				}
-				for _, g := range groups {
-					if !seen[g.ID] {
-						seen[g.ID] = true
-						found = append(found, g)
+				return out, err
+			})
+			if err != nil {
+				return err
+			}
+		} else {
+			var matched []entry
+			keep := func(g store.Group) error {
+				var members []store.Member
+				if needMembers {
+					var err error
+					if members, err = store.AllMembers(tx, g.ID); err != nil {
+						return err
 					}
 				}
+				doc := GroupResource(g, members)
+				if expr == nil || scim.Match(expr, doc, scim.Group) {
+					matched = append(matched, entry{seq: g.Seq, doc: doc})
+				}
+				return nil
 			}
-			slices.SortStableFunc(found, func(a, b store.Group) int { return a.Created.Compare(b.Created) })
-			for _, g := range found {
+			if lookups, ok := plan(expr, scim.Group, groupIndex); ok {
+				var found []store.Group
+				seen := map[string]bool{}
+				for _, l := range lookups {
+					groups, err := tx.GroupsBy(l.field, l.values)
+					if err != nil {
+						return err
+					}
+					for _, g := range groups {
+						if !seen[g.ID] {
+							seen[g.ID] = true
+							found = append(found, g)
+						}
+					}
+				}
+				slices.SortFunc(found, func(a, b store.Group) int { return cmp.Compare(a.Seq, b.Seq) })
+				for _, g := range found {
+					if err := keep(g); err != nil {
+						return err
+					}
+				}
+			} else if err := tx.ScanGroups(func(g store.Group) error {
 				if err := keep(g); err != nil {
 					return err
 				}
-			}
-		} else if err := tx.ScanGroups(func(g store.Group) error {
-			if err := keep(g); err != nil {
+				return ctx.Err()
+			}); err != nil {
 				return err
 			}
-			return ctx.Err()
-		}); err != nil {
-			return err
+			total = len(matched)
+			pg = p.window(matched)
 		}
-		total = len(matched)
-		if err := sortResources(matched, q, scim.Group); err != nil {
-			return err
-		}
-		page = window(matched, start, count)
 		if !needMembers && q.Projection.Returns("members") {
-			for _, doc := range page {
-				members, err := tx.Members(doc["id"].(string))
+			for _, en := range pg.entries {
+				members, err := store.AllMembers(tx, en.doc["id"].(string))
 				if err != nil {
 					return err
 				}
-				if members == nil {
-					members = []store.Member{}
-				}
-				doc["members"] = GroupResource(store.Group{}, members)["members"]
+				en.doc["members"] = GroupResource(store.Group{}, members)["members"]
 			}
 		}
 		return nil
@@ -255,10 +268,7 @@ func (e *Engine) ListGroups(ctx context.Context, q Query) (*scim.ListResponse, e
 	if err != nil {
 		return nil, storeError(err, "list groups")
 	}
-	for i := range page {
-		page[i] = q.Projection.Apply(page[i])
-	}
-	return scim.NewListResponse(total, start, page), nil
+	return p.response(total, pg, q.Projection), nil
 }
 
 func parseFilter(s string) (scim.Expr, error) {
@@ -283,63 +293,6 @@ func mentions(e scim.Expr, name string) bool {
 		return strings.EqualFold(t.Path.Name, name)
 	}
 	return false
-}
-
-func window(all []scim.Resource, start, count int) []scim.Resource {
-	if start > len(all) {
-		return nil
-	}
-	end := min(start-1+count, len(all))
-	return all[start-1 : end]
-}
-
-// sortResources orders by sortBy (RFC 7644 §3.4.2.3): strings compare
-// case-insensitively unless the attribute is caseExact; resources without
-// a value sort last in either order. Without sortBy the store's order
-// (creation order) stays.
-func sortResources(docs []scim.Resource, q Query, rs *scim.ResourceSchema) error {
-	if strings.TrimSpace(q.SortBy) == "" {
-		return nil
-	}
-	path, err := scim.ParsePath(q.SortBy)
-	if err != nil || path.ValueFilter != nil {
-		return scim.BadRequest(scim.ScimTypeInvalidValue, "sortBy %q is not an attribute name: use for example userName or name.familyName", q.SortBy)
-	}
-	desc := false
-	switch strings.ToLower(strings.TrimSpace(q.SortOrder)) {
-	case "", "ascending":
-	case "descending":
-		desc = true
-	default:
-		return scim.BadRequest(scim.ScimTypeInvalidValue, "sortOrder %q is not valid: use ascending or descending", q.SortOrder)
-	}
-	def := rs.LookupPath(path)
-	caseExact := def != nil && def.CaseExact
-	keys := make([]sortKey, len(docs))
-	for i, d := range docs {
-		keys[i] = makeSortKey(sortValue(d, rs, path), caseExact)
-	}
-	idx := make([]int, len(docs))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool {
-		ka, kb := keys[idx[a]], keys[idx[b]]
-		if ka.missing != kb.missing {
-			return kb.missing
-		}
-		c := ka.compare(kb)
-		if desc {
-			return c > 0
-		}
-		return c < 0
-	})
-	sorted := make([]scim.Resource, len(docs))
-	for i, j := range idx {
-		sorted[i] = docs[j]
-	}
-	copy(docs, sorted)
-	return nil
 }
 
 type sortKey struct {

@@ -31,6 +31,17 @@ func ServiceProviderConfig(baseURL string) Resource {
 		// No /Bulk endpoint: Entra never sends bulk requests.
 		"bulk":   map[string]any{"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
 		"filter": map[string]any{"supported": true, "maxResults": DiscoveryMaxResults},
+		// RFC 9865 §4: both paging methods; index stays the default, so a
+		// client that knows only startIndex sees no change (§2.4). Cursors
+		// hold a position, not server state, and never expire: no
+		// cursorTimeout.
+		"pagination": map[string]any{
+			"cursor":                  true,
+			"index":                   true,
+			"defaultPaginationMethod": "index",
+			"defaultPageSize":         DiscoveryMaxResults,
+			"maxPageSize":             DiscoveryMaxResults,
+		},
 		// MI users authenticate with SSO; SCIM never carries passwords.
 		"changePassword": map[string]any{"supported": false},
 		"sort":           map[string]any{"supported": true},

@@ -22,6 +22,13 @@ const (
 	ScimTypeSensitive     = "sensitive"
 )
 
+// scimType values of cursor paging, RFC 9865 §2.1 (400 responses).
+const (
+	ScimTypeInvalidCursor = "invalidCursor"
+	ScimTypeExpiredCursor = "expiredCursor"
+	ScimTypeInvalidCount  = "invalidCount"
+)
+
 // Error is a SCIM protocol error. Status is sent as a JSON number: Microsoft's
 // Playwright tests read it with GetInt32 even though RFC 7644 §3.12 shows a
 // string, and Entra accepts both.

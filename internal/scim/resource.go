@@ -13,13 +13,17 @@ import (
 // schema URN key (RFC 7643 §3.3).
 type Resource = map[string]any
 
-// ListResponse is the body of a query answer (RFC 7644 §3.4.2).
+// ListResponse is the body of a query answer (RFC 7644 §3.4.2). An answer
+// paged by cursor (RFC 9865 §2) has no startIndex (0, left out) and a
+// nextCursor on every page but the last.
 type ListResponse struct {
-	Schemas      []string   `json:"schemas"`
-	TotalResults int        `json:"totalResults"`
-	StartIndex   int        `json:"startIndex"`
-	ItemsPerPage int        `json:"itemsPerPage"`
-	Resources    []Resource `json:"Resources"`
+	Schemas        []string   `json:"schemas"`
+	TotalResults   int        `json:"totalResults"`
+	StartIndex     int        `json:"startIndex,omitempty"`
+	ItemsPerPage   int        `json:"itemsPerPage"`
+	NextCursor     string     `json:"nextCursor,omitempty"`
+	PreviousCursor string     `json:"previousCursor,omitempty"`
+	Resources      []Resource `json:"Resources"`
 }
 
 // NewListResponse builds a ListResponse for one page. itemsPerPage is the

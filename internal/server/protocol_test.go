@@ -192,6 +192,16 @@ func TestDiscoveryEndpoints(t *testing.T) {
 	if mr := r.body["filter"].(map[string]any)["maxResults"]; mr != float64(engine.MaxResults) {
 		t.Errorf("filter.maxResults = %v, engine.MaxResults = %d", mr, engine.MaxResults)
 	}
+	// RFC 9865 §4: both methods, index the default (§2.4), page sizes
+	// that are the engine's, and no cursorTimeout (cursors do not expire).
+	pg, _ := r.body["pagination"].(map[string]any)
+	if pg["cursor"] != true || pg["index"] != true || pg["defaultPaginationMethod"] != "index" ||
+		pg["maxPageSize"] != float64(engine.MaxResults) || pg["defaultPageSize"] != float64(engine.MaxResults) {
+		t.Errorf("pagination = %v", pg)
+	}
+	if _, ok := pg["cursorTimeout"]; ok {
+		t.Errorf("pagination advertises a cursorTimeout, but cursors never expire: %v", pg)
+	}
 	r = v.req("GET", "/scim/v2/Schemas", nil).expect(t, 200)
 	if !strings.Contains(r.Body.String(), "User Account") || r.num("totalResults") != 3 {
 		t.Errorf("Schemas: totalResults %d, User Account present %v", r.num("totalResults"), strings.Contains(r.Body.String(), "User Account"))

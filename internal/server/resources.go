@@ -18,14 +18,21 @@ func listQuery(rs *scim.ResourceSchema, q url.Values) (engine.Query, error) {
 	out.Filter, _ = param(q, "filter")
 	out.SortBy, _ = param(q, "sortBy")
 	out.SortOrder, _ = param(q, "sortOrder")
+	// RFC 9865 §2: a cursor parameter, even empty (?cursor or ?cursor=),
+	// asks for cursor paging.
+	out.Cursor, out.CursorGiven = param(q, "cursor")
 	var err error
 	if v, ok := param(q, "startIndex"); ok && strings.TrimSpace(v) != "" {
-		if out.StartIndex, err = intParam("startIndex", v); err != nil {
+		if out.StartIndex, err = intParam("startIndex", v, scim.ScimTypeInvalidValue); err != nil {
 			return out, err
 		}
 	}
 	if v, ok := param(q, "count"); ok && strings.TrimSpace(v) != "" {
-		if out.Count, err = intParam("count", v); err != nil {
+		scimType := scim.ScimTypeInvalidValue
+		if out.CursorGiven {
+			scimType = scim.ScimTypeInvalidCount // RFC 9865 §2.1
+		}
+		if out.Count, err = intParam("count", v, scimType); err != nil {
 			return out, err
 		}
 		out.CountGiven = true
@@ -34,10 +41,10 @@ func listQuery(rs *scim.ResourceSchema, q url.Values) (engine.Query, error) {
 	return out, err
 }
 
-func intParam(name, v string) (int, error) {
+func intParam(name, v, scimType string) (int, error) {
 	n, err := strconv.Atoi(strings.TrimSpace(v))
 	if err != nil {
-		return 0, scim.BadRequest(scim.ScimTypeInvalidValue, "%s must be an integer, got %s", name, quote(v))
+		return 0, scim.BadRequest(scimType, "%s must be an integer, got %s", name, quote(v))
 	}
 	return n, nil
 }

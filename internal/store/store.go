@@ -11,6 +11,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 	"unicode"
@@ -40,6 +41,9 @@ type User struct {
 	Created    time.Time
 	Modified   time.Time
 	Version    int64
+	// Seq is the user's place in the listing order, set by the store when
+	// it reads the user (ignored on writes; see Tx.UsersPage).
+	Seq int64 `json:"-"`
 }
 
 // Group is one Metric Insights group.
@@ -51,6 +55,9 @@ type Group struct {
 	Created     time.Time
 	Modified    time.Time
 	Version     int64
+	// Seq is the group's place in the listing order, set by the store when
+	// it reads the group (ignored on writes; see Tx.GroupsPage).
+	Seq int64
 }
 
 // Member is one member of a group.
@@ -89,6 +96,47 @@ const (
 	ByDisplayName
 )
 
+// Listing names a kind of record that is listed page by page.
+type Listing int
+
+// Listings.
+const (
+	UserListing Listing = iota
+	GroupListing
+)
+
+// String names the listing ("users", "groups").
+func (l Listing) String() string {
+	switch l {
+	case UserListing:
+		return "users"
+	case GroupListing:
+		return "groups"
+	}
+	return fmt.Sprintf("listing(%d)", int(l))
+}
+
+// Paging. Users and groups are listed in one order per kind, the listing
+// order: the order they were inserted in. Each record read carries its Seq,
+// a positive integer that grows along the listing order, and a page is
+// asked for by the Seq it follows (keyset paging), so that reading page k
+// costs the page, not the k-1 pages before it.
+//
+// A store guarantees:
+//   - Seq is unique per kind and never changes while the record exists
+//     (updates keep a record in its place);
+//   - a record inserted later sorts after every record already visible to
+//     any reader (records are appended to the listing), so inserts move no
+//     record's position;
+//   - ListingVersion grows whenever a record may have moved: at least on
+//     every delete, and also on an insert that could land before records a
+//     reader has seen. While it stays the same, the record at position p of
+//     the listing stays at p (engine: the startIndex position cache).
+//
+// SQLite satisfies them with the rowid and a counter kept by triggers; a
+// PostgreSQL store would use an identity column and a counter table (or a
+// sequence) of its own.
+
 // Store opens transactions. Update runs fn in one write transaction that
 // commits when fn returns nil and rolls back otherwise; View runs fn in a
 // read-only snapshot.
@@ -102,7 +150,12 @@ type Store interface {
 type Tx interface {
 	User(id string) (User, error)
 	UsersBy(f Field, values []string) ([]User, error)
+	// ScanUsers calls fn for every user, in listing order.
 	ScanUsers(fn func(User) error) error
+	// UsersPage returns up to limit users in listing order whose Seq is
+	// greater than after (0: from the first), skipping the first skip of
+	// them. The skip costs what it skips; the seek to after does not.
+	UsersPage(after int64, skip, limit int) ([]User, error)
 	CountUsers() (int, error)
 	InsertUser(u User) error
 	UpdateUser(u User) error
@@ -114,8 +167,15 @@ type Tx interface {
 
 	Group(id string) (Group, error)
 	GroupsBy(f Field, values []string) ([]Group, error)
+	// ScanGroups calls fn for every group, in listing order.
 	ScanGroups(fn func(Group) error) error
+	// GroupsPage is UsersPage for groups.
+	GroupsPage(after int64, skip, limit int) ([]Group, error)
 	CountGroups() (int, error)
+
+	// ListingVersion is the number that grows whenever a record of the
+	// listing may have moved (see Paging above).
+	ListingVersion(l Listing) (int64, error)
 	InsertGroup(g Group) error
 	UpdateGroup(g Group) error
 	DeleteGroup(id string) error
@@ -125,7 +185,11 @@ type Tx interface {
 	AddMembers(groupID string, userIDs []string) (int, error)
 	RemoveMembers(groupID string, userIDs []string) (int, error)
 	RemoveAllMembers(groupID string) (int, error)
-	Members(groupID string) ([]Member, error)
+	// MembersPage returns up to limit members of the group ordered by
+	// user id, those whose user id sorts after after ("": from the first):
+	// a keyset page on the membership key (group, user), so that reading a
+	// group of 250,000 members page by page costs each page alone.
+	MembersPage(groupID, after string, limit int) ([]Member, error)
 
 	Var(name string) (string, bool, error)
 	Vars() (map[string]string, error)
@@ -155,4 +219,25 @@ func FoldKey(s string) string {
 		b.WriteRune(min)
 	}
 	return b.String()
+}
+
+// membersPerRead is how many members AllMembers asks for at a time.
+const membersPerRead = 5000
+
+// AllMembers reads every member of a group through MembersPage, in user id
+// order; a group without members gives an empty, non-nil slice.
+func AllMembers(tx Tx, groupID string) ([]Member, error) {
+	out := []Member{}
+	after := ""
+	for {
+		page, err := tx.MembersPage(groupID, after, membersPerRead)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		if len(page) < membersPerRead {
+			return out, nil
+		}
+		after = page[len(page)-1].UserID
+	}
 }

@@ -83,6 +83,23 @@ CREATE TABLE var_history (
 );
 CREATE INDEX var_history_name ON var_history(name, seq);
 `,
+	// 2: listing versions for paging (store.Tx.ListingVersion). Users and
+	// groups are listed in rowid order; a new row gets a rowid above every
+	// other, so only a delete can move a row's position, and each delete
+	// bumps the version of its listing.
+	`
+CREATE TABLE listing_versions (
+	listing TEXT PRIMARY KEY,
+	version INTEGER NOT NULL
+);
+INSERT INTO listing_versions (listing, version) VALUES ('users', 0), ('groups', 0);
+CREATE TRIGGER users_listing_delete AFTER DELETE ON users BEGIN
+	UPDATE listing_versions SET version = version + 1 WHERE listing = 'users';
+END;
+CREATE TRIGGER groups_listing_delete AFTER DELETE ON groups BEGIN
+	UPDATE listing_versions SET version = version + 1 WHERE listing = 'groups';
+END;
+`,
 }
 
 // SchemaVersion is the schema version this build writes.

@@ -57,8 +57,14 @@ var _ store.Store = (*Store)(nil)
 // Open opens or creates the database at path and brings its schema up to
 // date.
 func Open(ctx context.Context, path string, opts Options) (*Store, error) {
-	if opts.Sync == "" {
+	switch opts.Sync {
+	case "":
 		opts.Sync = SyncFull
+	case SyncFull, SyncNormal:
+	default:
+		// SQLite reads an unknown synchronous value as NORMAL: refuse it
+		// rather than run less durable than asked.
+		return nil, fmt.Errorf("open database %s: synchronous mode %q is not FULL or NORMAL", path, opts.Sync)
 	}
 	if opts.ReadConns <= 0 {
 		opts.ReadConns = max(runtime.NumCPU(), 2)
@@ -101,6 +107,11 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	if err := s.migrate(ctx); err != nil {
 		return fail(err)
+	}
+	if got, err := s.Synchronous(ctx); err != nil {
+		return fail(err)
+	} else if got != opts.Sync {
+		return fail(fmt.Errorf("open database %s: synchronous is %s, not the %s asked for", path, got, opts.Sync))
 	}
 
 	rq := url.Values{}
@@ -149,6 +160,24 @@ func (s *Store) closeStatements() {
 		}
 	}
 	s.stmts = map[*sql.DB]map[string]*sql.Stmt{}
+}
+
+// Synchronous reports the synchronous mode in force on the write
+// connection, the one that commits: what a durability claim rests on. A
+// kill -9 test cannot tell FULL from NORMAL (the page cache survives a
+// process kill), so this is how a test checks it.
+func (s *Store) Synchronous(ctx context.Context) (Sync, error) {
+	var level int
+	if err := s.write.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&level); err != nil {
+		return "", fmt.Errorf("read the synchronous mode of %s: %w", s.path, err)
+	}
+	switch level {
+	case 1:
+		return SyncNormal, nil
+	case 2:
+		return SyncFull, nil
+	}
+	return Sync(fmt.Sprintf("level %d", level)), nil
 }
 
 // Path returns the database file name.

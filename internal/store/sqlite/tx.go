@@ -49,6 +49,31 @@ func (t *tx) query(query string, args ...any) (*sql.Rows, error) {
 	return st.QueryContext(t.ctx, args...)
 }
 
+// readRows calls scan for each row, then closes rows. The error that ended
+// the iteration (a cancelled context, I/O, corruption) is returned: a
+// caller never gets a short result without an error.
+func readRows(rows *sql.Rows, scan func(*sql.Rows) error) error {
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return rows.Close()
+}
+
+// queryRows runs a query and reads its rows with readRows.
+func (t *tx) queryRows(query string, scan func(*sql.Rows) error, args ...any) error {
+	rows, err := t.query(query, args...)
+	if err != nil {
+		return err
+	}
+	return readRows(rows, scan)
+}
+
 func (t *tx) queryRow(query string, args ...any) (*sql.Row, error) {
 	st, err := t.prep(query)
 	if err != nil {
@@ -87,7 +112,11 @@ func boolInt(b bool) int {
 
 // ---- users ----
 
-const userCols = `id, COALESCE(external_id, ''), user_name, given_name, family_name, email, email_type, active, user_type, auth_method, source, mi_username, created, modified, version`
+// userCols ends with the rowid, which is the user's Seq: the listing
+// order is the rowid order (store.Tx paging). miscim never runs VACUUM,
+// the one operation that may renumber the rowids of a table without an
+// INTEGER PRIMARY KEY.
+const userCols = `id, COALESCE(external_id, ''), user_name, given_name, family_name, email, email_type, active, user_type, auth_method, source, mi_username, created, modified, version, rowid`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -96,7 +125,7 @@ func scanUser(r scanner) (store.User, error) {
 	var active int
 	var created, modified int64
 	err := r.Scan(&u.ID, &u.ExternalID, &u.UserName, &u.GivenName, &u.FamilyName, &u.Email, &u.EmailType,
-		&active, &u.UserType, &u.AuthMethod, &u.Source, &u.MIUsername, &created, &modified, &u.Version)
+		&active, &u.UserType, &u.AuthMethod, &u.Source, &u.MIUsername, &created, &modified, &u.Version, &u.Seq)
 	if errors.Is(err, sql.ErrNoRows) {
 		return u, store.ErrNotFound
 	}
@@ -135,19 +164,12 @@ func (t *tx) UsersBy(f store.Field, values []string) ([]store.User, error) {
 			continue
 		}
 		seen[v] = true
-		rows, err := t.query(qUsersBy[col], v)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			u, err := scanUser(rows)
-			if err != nil {
-				rows.Close()
-				return nil, err
-			}
+		err := t.queryRows(qUsersBy[col], func(r *sql.Rows) error {
+			u, err := scanUser(r)
 			out = append(out, u)
-		}
-		if err := rows.Close(); err != nil {
+			return err
+		}, v)
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -155,21 +177,41 @@ func (t *tx) UsersBy(f store.Field, values []string) ([]store.User, error) {
 }
 
 func (t *tx) ScanUsers(fn func(store.User) error) error {
-	rows, err := t.query(qScanUsers)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		u, err := scanUser(rows)
+	return t.queryRows(qScanUsers, func(r *sql.Rows) error {
+		u, err := scanUser(r)
 		if err != nil {
 			return err
 		}
-		if err := fn(u); err != nil {
-			return err
-		}
+		return fn(u)
+	})
+}
+
+func (t *tx) UsersPage(after int64, skip, limit int) ([]store.User, error) {
+	if limit <= 0 {
+		return nil, nil
 	}
-	return rows.Err()
+	out := make([]store.User, 0, min(limit, 1024))
+	err := t.queryRows(qUsersPage, func(r *sql.Rows) error {
+		u, err := scanUser(r)
+		out = append(out, u)
+		return err
+	}, after, limit, max(skip, 0))
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (t *tx) ListingVersion(l store.Listing) (int64, error) {
+	row, err := t.queryRow(qListingVersion, l.String())
+	if err != nil {
+		return 0, err
+	}
+	var v int64
+	if err := row.Scan(&v); err != nil {
+		return 0, fmt.Errorf("read the listing version of %s: %w", l, err)
+	}
+	return v, nil
 }
 
 func (t *tx) count(query string) (int, error) {
@@ -257,12 +299,13 @@ func (t *tx) DeleteTombstone(id string) error {
 
 // ---- groups ----
 
-const groupCols = `id, display_name, COALESCE(external_id, ''), description, created, modified, version`
+// groupCols ends with the rowid, the group's Seq (see userCols).
+const groupCols = `id, display_name, COALESCE(external_id, ''), description, created, modified, version, rowid`
 
 func scanGroup(r scanner) (store.Group, error) {
 	var g store.Group
 	var created, modified int64
-	err := r.Scan(&g.ID, &g.DisplayName, &g.ExternalID, &g.Description, &created, &modified, &g.Version)
+	err := r.Scan(&g.ID, &g.DisplayName, &g.ExternalID, &g.Description, &created, &modified, &g.Version, &g.Seq)
 	if errors.Is(err, sql.ErrNoRows) {
 		return g, store.ErrNotFound
 	}
@@ -300,19 +343,12 @@ func (t *tx) GroupsBy(f store.Field, values []string) ([]store.Group, error) {
 			continue
 		}
 		seen[v] = true
-		rows, err := t.query(qGroupsBy[col], v)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			g, err := scanGroup(rows)
-			if err != nil {
-				rows.Close()
-				return nil, err
-			}
+		err := t.queryRows(qGroupsBy[col], func(r *sql.Rows) error {
+			g, err := scanGroup(r)
 			out = append(out, g)
-		}
-		if err := rows.Close(); err != nil {
+			return err
+		}, v)
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -320,21 +356,29 @@ func (t *tx) GroupsBy(f store.Field, values []string) ([]store.Group, error) {
 }
 
 func (t *tx) ScanGroups(fn func(store.Group) error) error {
-	rows, err := t.query(qScanGroups)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		g, err := scanGroup(rows)
+	return t.queryRows(qScanGroups, func(r *sql.Rows) error {
+		g, err := scanGroup(r)
 		if err != nil {
 			return err
 		}
-		if err := fn(g); err != nil {
-			return err
-		}
+		return fn(g)
+	})
+}
+
+func (t *tx) GroupsPage(after int64, skip, limit int) ([]store.Group, error) {
+	if limit <= 0 {
+		return nil, nil
 	}
-	return rows.Err()
+	out := make([]store.Group, 0, min(limit, 1024))
+	err := t.queryRows(qGroupsPage, func(r *sql.Rows) error {
+		g, err := scanGroup(r)
+		out = append(out, g)
+		return err
+	}, after, limit, max(skip, 0))
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 func (t *tx) CountGroups() (int, error) { return t.count(qCountGroups) }
@@ -405,21 +449,21 @@ func (t *tx) RemoveAllMembers(groupID string) (int, error) {
 	return int(n), err
 }
 
-func (t *tx) Members(groupID string) ([]store.Member, error) {
-	rows, err := t.query(qMembers, groupID)
+func (t *tx) MembersPage(groupID, after string, limit int) ([]store.Member, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	out := make([]store.Member, 0, min(limit, 1024))
+	err := t.queryRows(qMembersPage, func(r *sql.Rows) error {
+		var m store.Member
+		err := r.Scan(&m.UserID, &m.UserName)
+		out = append(out, m)
+		return err
+	}, groupID, after, limit)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []store.Member
-	for rows.Next() {
-		var m store.Member
-		if err := rows.Scan(&m.UserID, &m.UserName); err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // ---- system variables ----
@@ -440,20 +484,19 @@ func (t *tx) Var(name string) (string, bool, error) {
 }
 
 func (t *tx) Vars() (map[string]string, error) {
-	rows, err := t.query(qVars)
+	out := map[string]string{}
+	err := t.queryRows(qVars, func(r *sql.Rows) error {
+		var n, v string
+		if err := r.Scan(&n, &v); err != nil {
+			return err
+		}
+		out[n] = v
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	out := map[string]string{}
-	for rows.Next() {
-		var n, v string
-		if err := rows.Scan(&n, &v); err != nil {
-			return nil, err
-		}
-		out[n] = v
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func (t *tx) SetVar(c store.VarChange) error {
@@ -475,22 +518,21 @@ func (t *tx) VarHistory(name string) ([]store.VarChange, error) {
 	if name != "" {
 		q, args = qVarHistoryOf, []any{name}
 	}
-	rows, err := t.query(q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	var out []store.VarChange
-	for rows.Next() {
+	err := t.queryRows(q, func(r *sql.Rows) error {
 		var c store.VarChange
 		var at int64
-		if err := rows.Scan(&c.Name, &c.Old, &c.New, &c.Who, &at); err != nil {
-			return nil, err
+		if err := r.Scan(&c.Name, &c.Old, &c.New, &c.Who, &at); err != nil {
+			return err
 		}
 		c.At = fromNanos(at)
 		out = append(out, c)
+		return nil
+	}, args...)
+	if err != nil {
+		return nil, err
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // ---- tokens ----
@@ -524,20 +566,19 @@ func (t *tx) TokenByHash(hash string) (store.Token, error) {
 }
 
 func (t *tx) Tokens() ([]store.Token, error) {
-	rows, err := t.query(qTokens)
+	var out []store.Token
+	err := t.queryRows(qTokens, func(r *sql.Rows) error {
+		tk, err := scanToken(r)
+		if err != nil {
+			return err
+		}
+		out = append(out, tk)
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []store.Token
-	for rows.Next() {
-		tk, err := scanToken(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, tk)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func (t *tx) DeleteToken(id string) error {
@@ -550,6 +591,7 @@ func (t *tx) DeleteToken(id string) error {
 var (
 	qUserByID   = sqlq(`SELECT ` + userCols + ` FROM users WHERE id = ?`)
 	qScanUsers  = sqlq(`SELECT ` + userCols + ` FROM users ORDER BY rowid`)
+	qUsersPage  = sqlq(`SELECT ` + userCols + ` FROM users WHERE rowid > ? ORDER BY rowid LIMIT ? OFFSET ?`)
 	qCountUsers = sqlq(`SELECT COUNT(*) FROM users`)
 	qInsertUser = sqlq(`INSERT INTO users (id, external_id, user_name, user_name_key, given_name, family_name, email, email_type, active, user_type, auth_method, source, mi_username, created, modified, version)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
@@ -562,6 +604,8 @@ var (
 	qDeleteTombstone = sqlq(`DELETE FROM tombstones WHERE id = ?`)
 	qGroupByID       = sqlq(`SELECT ` + groupCols + ` FROM groups WHERE id = ?`)
 	qScanGroups      = sqlq(`SELECT ` + groupCols + ` FROM groups ORDER BY rowid`)
+	qGroupsPage      = sqlq(`SELECT ` + groupCols + ` FROM groups WHERE rowid > ? ORDER BY rowid LIMIT ? OFFSET ?`)
+	qListingVersion  = sqlq(`SELECT version FROM listing_versions WHERE listing = ?`)
 	qCountGroups     = sqlq(`SELECT COUNT(*) FROM groups`)
 	qInsertGroup     = sqlq(`INSERT INTO groups (id, display_name, display_name_key, external_id, description, created, modified, version)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
@@ -570,7 +614,7 @@ var (
 	qAddMember        = sqlq(`INSERT OR IGNORE INTO members (group_id, user_id) SELECT ?, id FROM users WHERE id = ?`)
 	qRemoveMember     = sqlq(`DELETE FROM members WHERE group_id = ? AND user_id = ?`)
 	qRemoveAllMembers = sqlq(`DELETE FROM members WHERE group_id = ?`)
-	qMembers          = sqlq(`SELECT m.user_id, u.user_name FROM members m JOIN users u ON u.id = m.user_id WHERE m.group_id = ? ORDER BY u.rowid`)
+	qMembersPage      = sqlq(`SELECT m.user_id, u.user_name FROM members m JOIN users u ON u.id = m.user_id WHERE m.group_id = ? AND m.user_id > ? ORDER BY m.user_id LIMIT ?`)
 	qVar              = sqlq(`SELECT value FROM vars WHERE name = ?`)
 	qVars             = sqlq(`SELECT name, value FROM vars`)
 	qDeleteVar        = sqlq(`DELETE FROM vars WHERE name = ?`)

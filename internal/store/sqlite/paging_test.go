@@ -1,0 +1,482 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/miscim/miscim/internal/store"
+)
+
+func group(id, name string) store.Group {
+	now := time.Unix(1700000000, 0).UTC()
+	return store.Group{ID: id, DisplayName: name, Created: now, Modified: now, Version: 1}
+}
+
+func scanUserIDs(t *testing.T, s *Store) []string {
+	t.Helper()
+	var ids []string
+	view(t, s, func(tx store.Tx) error {
+		return tx.ScanUsers(func(u store.User) error { ids = append(ids, u.ID); return nil })
+	})
+	return ids
+}
+
+// TestUsersPageFollowsTheListingOrder pages through users by key and by
+// key plus skip, and checks the pages against a scan: same order, nothing
+// missing or repeated, before and after deletes, updates and inserts.
+func TestUsersPageFollowsTheListingOrder(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "db"))
+	update(t, s, func(tx store.Tx) error {
+		for i := range 250 {
+			if err := tx.InsertUser(user(fmt.Sprintf("u%03d", (i*37)%250), fmt.Sprint("name", i))); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	walk := func(size int) []string {
+		var ids []string
+		var after int64
+		for {
+			var pg []store.User
+			view(t, s, func(tx store.Tx) error {
+				var err error
+				pg, err = tx.UsersPage(after, 0, size)
+				return err
+			})
+			for _, u := range pg {
+				if u.Seq <= after {
+					t.Fatalf("Seq %d after %d: the page is not in listing order", u.Seq, after)
+				}
+				ids = append(ids, u.ID)
+				after = u.Seq
+			}
+			if len(pg) < size {
+				return ids
+			}
+		}
+	}
+	check := func(stage string) {
+		t.Helper()
+		want := scanUserIDs(t, s)
+		for _, size := range []int{1, 7, 100, 1000} {
+			if got := walk(size); !slices.Equal(got, want) {
+				t.Fatalf("%s: pages of %d give %d users, the scan %d:\n%v\n%v", stage, size, len(got), len(want), got, want)
+			}
+		}
+		for _, skip := range []int{0, 1, 99, len(want) - 3, len(want), len(want) + 5} {
+			var got []string
+			view(t, s, func(tx store.Tx) error {
+				pg, err := tx.UsersPage(0, skip, 10)
+				for _, u := range pg {
+					got = append(got, u.ID)
+				}
+				return err
+			})
+			if w := want[min(skip, len(want)):min(skip+10, len(want))]; !slices.Equal(got, w) {
+				t.Fatalf("%s: skip %d gives %v, want %v", stage, skip, got, w)
+			}
+		}
+	}
+	check("inserted")
+	first := scanUserIDs(t, s)
+	update(t, s, func(tx store.Tx) error {
+		for _, id := range []string{first[0], first[100], first[len(first)-1]} {
+			if err := tx.DeleteUser(id); err != nil {
+				return err
+			}
+		}
+		u, err := tx.User(first[50])
+		if err != nil {
+			return err
+		}
+		u.GivenName, u.Version = "changed", 2
+		if err := tx.UpdateUser(u); err != nil {
+			return err
+		}
+		return tx.InsertUser(user("late", "late"))
+	})
+	check("after deletes, an update and an insert")
+	after := scanUserIDs(t, s)
+	if after[49] != first[50] || after[len(after)-1] != "late" {
+		t.Errorf("an update moved a user or an insert did not land last: %v", after)
+	}
+}
+
+func TestGroupsPageFollowsTheListingOrder(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "db"))
+	update(t, s, func(tx store.Tx) error {
+		for i := range 30 {
+			if err := tx.InsertGroup(group(fmt.Sprintf("g%02d", (i*7)%30), fmt.Sprint("G", i))); err != nil {
+				return err
+			}
+		}
+		return tx.DeleteGroup("g07")
+	})
+	var want, got []string
+	view(t, s, func(tx store.Tx) error {
+		if err := tx.ScanGroups(func(g store.Group) error { want = append(want, g.ID); return nil }); err != nil {
+			return err
+		}
+		var after int64
+		for {
+			pg, err := tx.GroupsPage(after, 0, 4)
+			if err != nil {
+				return err
+			}
+			for _, g := range pg {
+				got = append(got, g.ID)
+				after = g.Seq
+			}
+			if len(pg) < 4 {
+				return nil
+			}
+		}
+	})
+	if len(want) != 29 || !slices.Equal(got, want) {
+		t.Fatalf("pages %v, scan %v", got, want)
+	}
+}
+
+// TestListingVersionGrowsOnDeletes: the position cache of the engine
+// relies on the version changing whenever a record may have moved, and on
+// it staying put otherwise.
+func TestListingVersionGrowsOnDeletes(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "db"))
+	versions := func() (users, groups int64) {
+		t.Helper()
+		view(t, s, func(tx store.Tx) error {
+			var err error
+			if users, err = tx.ListingVersion(store.UserListing); err != nil {
+				return err
+			}
+			groups, err = tx.ListingVersion(store.GroupListing)
+			return err
+		})
+		return users, groups
+	}
+	u0, g0 := versions()
+	update(t, s, func(tx store.Tx) error {
+		if err := tx.InsertUser(user("1", "a")); err != nil {
+			return err
+		}
+		if err := tx.InsertUser(user("2", "b")); err != nil {
+			return err
+		}
+		if err := tx.InsertGroup(group("g", "G")); err != nil {
+			return err
+		}
+		u := user("1", "renamed")
+		u.Version = 2
+		return tx.UpdateUser(u)
+	})
+	if u, g := versions(); u != u0 || g != g0 {
+		t.Fatalf("inserts and updates changed the versions: users %d→%d, groups %d→%d", u0, u, g0, g)
+	}
+	update(t, s, func(tx store.Tx) error { return tx.DeleteUser("1") })
+	u1, g1 := versions()
+	if u1 <= u0 || g1 != g0 {
+		t.Fatalf("a user delete: users %d→%d, groups %d→%d", u0, u1, g0, g1)
+	}
+	boom := errors.New("boom")
+	if err := s.Update(context.Background(), func(tx store.Tx) error {
+		if err := tx.DeleteUser("2"); err != nil {
+			return err
+		}
+		return boom
+	}); !errors.Is(err, boom) {
+		t.Fatal(err)
+	}
+	if u, _ := versions(); u != u1 {
+		t.Fatalf("a rolled-back delete changed the users version %d→%d", u1, u)
+	}
+	update(t, s, func(tx store.Tx) error { return tx.DeleteGroup("g") })
+	if u, g := versions(); u != u1 || g <= g1 {
+		t.Fatalf("a group delete: users %d→%d, groups %d→%d", u1, u, g1, g)
+	}
+}
+
+// TestMembersPage reads a group page by page by user id, as the keyset
+// on the membership key promises, before and after a member leaves.
+func TestMembersPage(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "db"))
+	var ids []string
+	update(t, s, func(tx store.Tx) error {
+		if err := tx.InsertGroup(group("g", "G")); err != nil {
+			return err
+		}
+		if err := tx.InsertGroup(group("other", "Other")); err != nil {
+			return err
+		}
+		for i := range 1234 {
+			id := fmt.Sprintf("m%04d", (i*611)%1234)
+			if err := tx.InsertUser(user(id, "n"+id)); err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		if _, err := tx.AddMembers("other", ids[:10]); err != nil {
+			return err
+		}
+		_, err := tx.AddMembers("g", ids)
+		return err
+	})
+	slices.Sort(ids)
+	read := func(size int) []string {
+		var got []string
+		view(t, s, func(tx store.Tx) error {
+			after := ""
+			for {
+				pg, err := tx.MembersPage("g", after, size)
+				if err != nil {
+					return err
+				}
+				for _, m := range pg {
+					if m.UserName != "n"+m.UserID {
+						t.Fatalf("member %s has userName %q", m.UserID, m.UserName)
+					}
+					got = append(got, m.UserID)
+					after = m.UserID
+				}
+				if len(pg) < size {
+					return nil
+				}
+			}
+		})
+		return got
+	}
+	for _, size := range []int{1, 100, 5000} {
+		if got := read(size); !slices.Equal(got, ids) {
+			t.Fatalf("pages of %d: %d members, want %d", size, len(got), len(ids))
+		}
+	}
+	update(t, s, func(tx store.Tx) error { return tx.DeleteUser(ids[500]) })
+	want := slices.Delete(slices.Clone(ids), 500, 501)
+	if got := read(100); !slices.Equal(got, want) {
+		t.Fatalf("after a delete: %d members, want %d", len(got), len(want))
+	}
+	view(t, s, func(tx store.Tx) error {
+		all, err := store.AllMembers(tx, "g")
+		if err != nil {
+			return err
+		}
+		if len(all) != len(want) {
+			t.Errorf("AllMembers gives %d members, want %d", len(all), len(want))
+		}
+		none, err := store.AllMembers(tx, "nosuchgroup")
+		if err != nil || none == nil || len(none) != 0 {
+			t.Errorf("AllMembers of no group: %v %v, want an empty list", none, err)
+		}
+		return nil
+	})
+}
+
+// countdownCtx is a context that reports itself cancelled after its Err
+// method has been asked a given number of times. The SQLite driver asks
+// Err every thousand virtual-machine steps of a query, so this cancels a
+// read at a chosen point in the middle of its rows, the same at every run.
+type countdownCtx struct {
+	context.Context
+	mu    sync.Mutex
+	left  int // Err calls until cancelled; negative: never
+	calls int
+	done  chan struct{}
+}
+
+func newCountdown(left int) *countdownCtx {
+	return &countdownCtx{Context: context.Background(), left: left, done: make(chan struct{})}
+}
+
+func (c *countdownCtx) Done() <-chan struct{} { return c.done }
+
+func (c *countdownCtx) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.calls++
+	if c.left < 0 {
+		return nil
+	}
+	if c.left > 0 {
+		c.left--
+		if c.left > 0 {
+			return nil
+		}
+		close(c.done)
+	}
+	return context.Canceled
+}
+
+func (c *countdownCtx) callCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.calls
+}
+
+func (c *countdownCtx) expired() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// TestCancelledReadIsAnError cancels every kind of multi-row read in the
+// middle of its rows: each must return the error, never a short result
+// with a nil error. (UsersBy and GroupsBy decide Entra's match and the
+// uniqueness checks; a silently short answer there means a wrong answer.)
+func TestCancelledReadIsAnError(t *testing.T) {
+	const n = 1000
+	s := open(t, filepath.Join(t.TempDir(), "db"))
+	for b := 0; b < n; b += 500 {
+		update(t, s, func(tx store.Tx) error {
+			for i := b; i < b+500; i++ {
+				id := fmt.Sprintf("%06d", i)
+				u := user(id, "user"+id)
+				u.ExternalID = "shared"
+				if err := tx.InsertUser(u); err != nil {
+					return err
+				}
+				g := group(id, "group"+id)
+				g.ExternalID = "shared"
+				if err := tx.InsertGroup(g); err != nil {
+					return err
+				}
+				if _, err := tx.AddMembers("000000", []string{id}); err != nil {
+					return err
+				}
+				if err := tx.SetVar(store.VarChange{Name: "V" + id, New: "x", Who: "t", At: time.Now()}); err != nil {
+					return err
+				}
+				if err := tx.InsertToken(store.Token{ID: id, UserID: id, Hash: "h" + id, Created: time.Now()}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	count := func(v any, err error) (int, error) {
+		switch t := v.(type) {
+		case []store.User:
+			return len(t), err
+		case []store.Group:
+			return len(t), err
+		case []store.Member:
+			return len(t), err
+		case []store.VarChange:
+			return len(t), err
+		case []store.Token:
+			return len(t), err
+		case map[string]string:
+			return len(t), err
+		}
+		panic(fmt.Sprintf("%T", v))
+	}
+	reads := []struct {
+		name string
+		want int
+		read func(store.Tx) (int, error)
+	}{
+		{"UsersBy", n, func(tx store.Tx) (int, error) { return count(tx.UsersBy(store.ByExternalID, []string{"shared"})) }},
+		{"GroupsBy", n, func(tx store.Tx) (int, error) { return count(tx.GroupsBy(store.ByExternalID, []string{"shared"})) }},
+		{"UsersPage", n, func(tx store.Tx) (int, error) { return count(tx.UsersPage(0, 0, n)) }},
+		{"UsersPage with skip", n / 2, func(tx store.Tx) (int, error) { return count(tx.UsersPage(0, n/2, n)) }},
+		{"GroupsPage", n, func(tx store.Tx) (int, error) { return count(tx.GroupsPage(0, 0, n)) }},
+		{"MembersPage", n, func(tx store.Tx) (int, error) { return count(tx.MembersPage("000000", "", n)) }},
+		{"VarHistory", n, func(tx store.Tx) (int, error) { return count(tx.VarHistory("")) }},
+		{"Vars", n, func(tx store.Tx) (int, error) { return count(tx.Vars()) }},
+		{"Tokens", n, func(tx store.Tx) (int, error) { return count(tx.Tokens()) }},
+		{"ScanUsers", n, func(tx store.Tx) (int, error) {
+			k := 0
+			return k, tx.ScanUsers(func(store.User) error { k++; return nil })
+		}},
+		{"ScanGroups", n, func(tx store.Tx) (int, error) {
+			k := 0
+			return k, tx.ScanGroups(func(store.Group) error { k++; return nil })
+		}},
+	}
+	for _, r := range reads {
+		t.Run(r.name, func(t *testing.T) {
+			run := func(ctx *countdownCtx) (int, error) {
+				var got int
+				err := s.View(ctx, func(tx store.Tx) error {
+					var err error
+					got, err = r.read(tx)
+					return err
+				})
+				return got, err
+			}
+			// A first, uncancelled run counts how often the read asks the
+			// context; the second is cancelled halfway through that.
+			probe := newCountdown(-1)
+			got, err := run(probe)
+			if err != nil || got != r.want {
+				t.Fatalf("uncancelled: %d rows, %v; want %d rows", got, err, r.want)
+			}
+			calls := probe.callCount()
+			if calls < 20 {
+				t.Fatalf("the read asked its context only %d times: too few rows to cancel in the middle", calls)
+			}
+			ctx := newCountdown(calls / 2)
+			got, err = run(ctx)
+			if !ctx.expired() {
+				t.Fatalf("the context was not cancelled during the read (%d of %d calls)", ctx.callCount(), calls)
+			}
+			if err == nil {
+				t.Fatalf("cancelled halfway: %d of %d rows and a nil error", got, r.want)
+			}
+			if !errors.Is(err, context.Canceled) && !strings.Contains(err.Error(), "interrupt") {
+				t.Fatalf("cancelled halfway: the error %q is not the cancellation", err)
+			}
+		})
+	}
+}
+
+// TestSynchronousInForce: the durability of a commit rests on the
+// synchronous mode of the write connection, which a kill -9 test cannot
+// see (the page cache survives a process kill). So the mode in force is
+// read back from SQLite, for both modes: FULL alone would pass if the
+// option were ignored (FULL is SQLite's default).
+func TestSynchronousInForce(t *testing.T) {
+	for _, tt := range []struct {
+		opt   Sync
+		want  Sync
+		level int
+	}{
+		{"", SyncFull, 2},
+		{SyncFull, SyncFull, 2},
+		{SyncNormal, SyncNormal, 1},
+	} {
+		t.Run(string(tt.want)+"/"+string(tt.opt), func(t *testing.T) {
+			s, err := Open(context.Background(), filepath.Join(t.TempDir(), "db"), Options{Sync: tt.opt})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			got, err := s.Synchronous(context.Background())
+			if err != nil || got != tt.want {
+				t.Fatalf("Synchronous() = %q, %v; want %q", got, err, tt.want)
+			}
+			// The writes go through the writer, on the write connection:
+			// read the pragma there after a commit, raw.
+			update(t, s, func(tx store.Tx) error { return tx.InsertUser(user("1", "a")) })
+			var level int
+			if err := s.write.QueryRow(`PRAGMA synchronous`).Scan(&level); err != nil || level != tt.level {
+				t.Fatalf("PRAGMA synchronous on the write connection = %d (%v), want %d", level, err, tt.level)
+			}
+		})
+	}
+	for _, bad := range []Sync{"OFF", "full", "EXTRA", "bogus"} {
+		if s, err := Open(context.Background(), filepath.Join(t.TempDir(), "db"), Options{Sync: bad}); err == nil {
+			s.Close()
+			t.Errorf("Open with synchronous %q succeeded; SQLite would run it as something else", bad)
+		}
+	}
+}
