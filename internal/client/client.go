@@ -14,6 +14,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-resty/resty/v2"
@@ -81,6 +82,9 @@ type Client struct {
 	token     string
 	timeout   time.Duration
 	flag      bool
+
+	pagingMu sync.Mutex
+	paging   *Paging // read once (Paging)
 }
 
 // New validates opts and builds a client. It does not contact the target.

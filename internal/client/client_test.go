@@ -62,6 +62,10 @@ func users(n int) []scim.Resource {
 func pagingServer(t *testing.T, all []scim.Resource, mode string, requests *[]string) *httptest.Server {
 	var mu sync.Mutex
 	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/scim/v2/Users" {
+			http.NotFound(w, r) // no /ServiceProviderConfig: ListAll pages by startIndex
+			return
+		}
 		mu.Lock()
 		*requests = append(*requests, r.URL.RawQuery)
 		mu.Unlock()

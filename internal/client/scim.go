@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -29,6 +30,10 @@ type ListParams struct {
 	Attributes         []string
 	ExcludedAttributes []string
 	SortBy, SortOrder  string
+	// CursorPaging sends cursor=Cursor (RFC 9865 §2), even when Cursor is
+	// empty, which asks for the first page.
+	CursorPaging bool
+	Cursor       string
 }
 
 // query encodes the parameters. Spaces become %20 rather than +: Entra
@@ -56,6 +61,9 @@ func (p ListParams) query() string {
 	}
 	if p.SortOrder != "" {
 		v.Set("sortOrder", p.SortOrder)
+	}
+	if p.CursorPaging {
+		v.Set("cursor", p.Cursor)
 	}
 	return strings.ReplaceAll(v.Encode(), "+", "%20")
 }
@@ -97,20 +105,92 @@ func (c *Client) List(ctx context.Context, resource string, p ListParams) (*scim
 	return decodeList(http.MethodGet, u, resp)
 }
 
-// ListAll pages through a query with startIndex/count (pageSize per page,
-// 100 when ≤ 0) and calls fn for each resource, until totalResults is
-// reached or a page comes back empty. Servers that ignore paging are
-// guarded against: a page that repeats ids already seen, or holds more
-// resources than asked for, ends the walk after its new resources. An error
-// from fn stops the walk and is returned.
+// ListAll reads every page of a query and calls fn for each resource. It
+// pages the way the target says it can (Paging): by cursor (RFC 9865) when
+// it advertises cursors, else by startIndex/count. Pages are the target's
+// largest, or pageSize when that is smaller and positive. An error from fn
+// stops the walk and is returned.
+//
+// Targets whose paging is broken are guarded against: by startIndex, a page
+// that repeats ids already seen, or holds more resources than asked for,
+// ends the walk after its new resources; by cursor, a target that answers
+// its first page without a nextCursor while totalResults says more follow
+// (it ignored the cursor) is read on by startIndex, one that rejects the
+// empty first cursor is read by startIndex, and one that answers the same
+// nextCursor twice is an error rather than an endless walk.
 func (c *Client) ListAll(ctx context.Context, resource string, p ListParams, pageSize int, fn func(scim.Resource) error) error {
-	if pageSize <= 0 {
-		pageSize = 100
+	pg, err := c.Paging(ctx)
+	if err != nil {
+		return err
 	}
-	start := max(p.StartIndex, 1)
+	size := pg.PageSize
+	if pageSize > 0 {
+		size = min(size, pageSize)
+	}
 	seen := map[string]bool{}
+	if pg.Cursor && p.StartIndex <= 1 {
+		resume, err := c.listByCursor(ctx, resource, p, size, seen, fn)
+		if err != nil || resume == 0 {
+			return err
+		}
+		p.StartIndex = resume
+	}
+	return c.listByIndex(ctx, resource, p, size, seen, fn)
+}
+
+// deliver calls fn for the resources not seen before; repeated reports
+// whether the page held an id seen before.
+func deliver(page []scim.Resource, seen map[string]bool, fn func(scim.Resource) error) (repeated bool, err error) {
+	for _, r := range page {
+		if id, _ := r["id"].(string); id != "" {
+			if seen[id] {
+				repeated = true
+				continue
+			}
+			seen[id] = true
+		}
+		if err := fn(r); err != nil {
+			return repeated, err
+		}
+	}
+	return repeated, nil
+}
+
+// listByCursor walks a query by cursor. resume > 0 means the target does
+// not page by cursor after all: go on by startIndex from there.
+func (c *Client) listByCursor(ctx context.Context, resource string, p ListParams, size int, seen map[string]bool, fn func(scim.Resource) error) (resume int, err error) {
+	p.StartIndex, p.Count, p.CursorPaging, p.Cursor = 0, size, true, ""
+	for first := true; ; first = false {
+		lr, err := c.List(ctx, resource, p)
+		var se *scim.Error
+		if first && errors.As(err, &se) && se.Status == http.StatusBadRequest && se.ScimType == scim.ScimTypeInvalidCursor {
+			return 1, nil // even the empty cursor of a first page is refused
+		}
+		if err != nil {
+			return 0, err
+		}
+		if _, err := deliver(lr.Resources, seen, fn); err != nil {
+			return 0, err
+		}
+		if lr.NextCursor == "" {
+			if first && len(lr.Resources) > 0 && lr.TotalResults > len(lr.Resources) {
+				return len(lr.Resources) + 1, nil // an index page: the cursor was ignored
+			}
+			return 0, nil
+		}
+		if lr.NextCursor == p.Cursor {
+			return 0, fmt.Errorf("GET %s: the target answered the same nextCursor twice, so its cursor paging does not advance; read the list with a filter that matches fewer resources, or report it to the target's vendor", c.scimURL("", resource))
+		}
+		p.Cursor = lr.NextCursor
+	}
+}
+
+// listByIndex walks a query by startIndex/count from p.StartIndex, until
+// totalResults is reached or a page comes back empty.
+func (c *Client) listByIndex(ctx context.Context, resource string, p ListParams, size int, seen map[string]bool, fn func(scim.Resource) error) error {
+	start := max(p.StartIndex, 1)
 	for {
-		p.StartIndex, p.Count = start, pageSize
+		p.StartIndex, p.Count = start, size
 		lr, err := c.List(ctx, resource, p)
 		if err != nil {
 			return err
@@ -118,22 +198,12 @@ func (c *Client) ListAll(ctx context.Context, resource string, p ListParams, pag
 		if len(lr.Resources) == 0 {
 			return nil
 		}
-		last := len(lr.Resources) > pageSize
-		for _, r := range lr.Resources {
-			id, _ := r["id"].(string)
-			if id != "" {
-				if seen[id] {
-					last = true
-					continue
-				}
-				seen[id] = true
-			}
-			if err := fn(r); err != nil {
-				return err
-			}
+		repeated, err := deliver(lr.Resources, seen, fn)
+		if err != nil {
+			return err
 		}
-		if last {
-			return nil
+		if repeated || len(lr.Resources) > size {
+			return nil // the target ignores paging
 		}
 		start += len(lr.Resources)
 		// totalResults 0 with resources on the page is a server that does

@@ -17,9 +17,6 @@ import (
 // a rejected --filter, id-or-name arguments and name completion. users,
 // groups and later commands share them.
 
-// PageSize is how many resources one list request asks for.
-const PageSize = 100
-
 // completionTimeout bounds shell completion: a slow or unreachable target
 // must not freeze the user's shell.
 const completionTimeout = 2 * time.Second
@@ -31,12 +28,13 @@ const completionLimit = 200
 // errStop ends a ListAll walk once the limit is reached.
 var errStop = errors.New("limit reached")
 
-// Collect pages through a resource (client.Users, client.Groups) 100 at a
-// time, stopping after limit resources (0: all).
+// Collect pages through a resource (client.Users, client.Groups) as the
+// target pages best (client.ListAll: by cursor when it offers them, in
+// pages of its maxResults), stopping after limit resources (0: all).
 func Collect(ctx context.Context, c *client.Client, resource string, p client.ListParams, limit int, fn func(scim.Resource)) error {
-	size := PageSize
-	if limit > 0 && limit < size {
-		size = limit // do not fetch 100 users to show 5
+	size := 0 // the target's largest page
+	if limit > 0 {
+		size = limit // do not fetch 1000 users to show 5
 	}
 	n := 0
 	err := c.ListAll(ctx, resource, p, size, func(r scim.Resource) error {
@@ -127,7 +125,7 @@ func Names(ctx context.Context, c *client.Client, resource, attr, prefix string)
 		// deadline bounds the walk.
 		out = nil
 		p.Filter = ""
-		_ = c.ListAll(ctx, resource, p, PageSize, func(r scim.Resource) error {
+		_ = c.ListAll(ctx, resource, p, 0, func(r scim.Resource) error {
 			if add(r); len(out) >= completionLimit {
 				return errStop
 			}

@@ -64,9 +64,10 @@ func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) err
 		Use:   "list [--filter SCIMFILTER] [--limit N]",
 		Short: "List groups, without loading their members",
 		Long: `List the target's groups with excludedAttributes=members, reading every
-page (100 groups per request) unless --limit stops earlier. --filter is a
-SCIM filter the target evaluates; a filter it rejects is an input error
-(exit 2).
+page unless --limit stops earlier: by cursor (RFC 9865) when the target
+advertises cursors, else by startIndex, in pages of the target's maxResults
+(100 when it states none). --filter is a SCIM filter the target evaluates;
+a filter it rejects is an input error (exit 2).
 
 Columns: NAME (displayName), ALIAS (externalId), DESCRIPTION, ID. Piped,
 each group is one tab-separated line without header.

@@ -60,9 +60,11 @@ func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) err
 	cmd := &cobra.Command{
 		Use:   "list [--filter SCIMFILTER] [--limit N]",
 		Short: "List users, with their Metric Insights view",
-		Long: `List the target's users, reading every page (100 users per request) unless
---limit stops earlier. --filter is a SCIM filter (RFC 7644 §3.4.2.2) that
-the target evaluates; a filter it rejects is an input error (exit 2).
+		Long: `List the target's users, reading every page unless --limit stops earlier:
+by cursor (RFC 9865) when the target advertises cursors, else by
+startIndex, in pages of the target's maxResults (100 when it states none).
+--filter is a SCIM filter (RFC 7644 §3.4.2.2) that the target evaluates; a
+filter it rejects is an input error (exit 2).
 
 Columns: USERNAME, ACTIVE (enabled/disabled), MI USERNAME (with the
 scim-deleted- prefix while soft-deleted), TYPE, AUTH, SOURCE, EMAIL (the

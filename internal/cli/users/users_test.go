@@ -8,7 +8,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,6 +25,7 @@ import (
 	"github.com/miscim/miscim/internal/iostreams"
 	"github.com/miscim/miscim/internal/render"
 	"github.com/miscim/miscim/internal/server"
+	"github.com/miscim/miscim/internal/store"
 	"github.com/miscim/miscim/internal/store/sqlite"
 	"github.com/miscim/miscim/internal/target"
 	"github.com/miscim/miscim/internal/testkit"
@@ -160,22 +164,103 @@ func TestListFilterAndLimit(t *testing.T) {
 	}
 }
 
+// recorder records the query of every list request it passes on.
+type recorder struct {
+	next    http.RoundTripper
+	mu      sync.Mutex
+	queries []string
+}
+
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(req.URL.Path, "/Users") {
+		r.mu.Lock()
+		r.queries = append(r.queries, req.URL.RawQuery)
+		r.mu.Unlock()
+	}
+	return r.next.RoundTrip(req)
+}
+
 func TestListPagesThroughEverything(t *testing.T) {
-	// More users than one page: every page is read.
+	// More users than the engine's largest page: the embedded target
+	// offers cursors (RFC 9865), so the list is read by cursor, in pages
+	// of its maxResults.
 	ctx := context.Background()
 	e := newEngine(t)
-	for i := range cmdutil.PageSize + 5 {
-		body := fmt.Sprintf(`{"userName":"u%03d@example.com","emails":[{"value":"u%03d@example.com"}]}`, i, i)
-		if _, err := e.CreateUser(ctx, []byte(body)); err != nil {
-			t.Fatal(err)
+	n := engine.MaxResults + 5
+	if err := e.Store().Update(ctx, func(tx store.Tx) error {
+		for i := range n {
+			now := time.Now()
+			name := fmt.Sprintf("u%04d@example.com", i)
+			u := store.User{ID: fmt.Sprint("id", i), UserName: name, MIUsername: name, Email: name, Active: true,
+				UserType: "regular", AuthMethod: "sso", Source: "scim", Created: now, Modified: now, Version: 1}
+			if err := tx.InsertUser(u); err != nil {
+				return err
+			}
 		}
-	}
-	ios, out, _ := streams(false)
-	if err := listRun(ctx, &ListOptions{IO: ios, Format: render.FormatTable, Client: engineClient(t, e)}); err != nil {
+		return nil
+	}); err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(out.String(), "\n"); n != cmdutil.PageSize+5 {
-		t.Errorf("listed %d users, want %d", n, cmdutil.PageSize+5)
+	srv := server.New(e, server.Options{})
+	t.Cleanup(func() { srv.Close() })
+	rec := &recorder{next: client.HandlerTransport(server.LocalAdmin(srv))}
+	c, err := client.New(client.Options{BaseURL: target.EmbeddedBaseURL, Transport: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ios, out, _ := streams(false)
+	if err := listRun(ctx, &ListOptions{IO: ios, Format: render.FormatTable, Client: c}); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(out.String(), "\n"); got != n {
+		t.Errorf("listed %d users, want %d", got, n)
+	}
+	if len(rec.queries) != 2 || rec.queries[0] != fmt.Sprintf("count=%d&cursor=", engine.MaxResults) || !strings.Contains(rec.queries[1], "cursor=") {
+		t.Errorf("list requests %q: want two, by cursor, %d per page", rec.queries, engine.MaxResults)
+	}
+}
+
+// TestListIndexOnlyTarget lists from a target that does not offer cursors
+// and advertises a small filter.maxResults: every page is read by
+// startIndex in pages of that size.
+func TestListIndexOnlyTarget(t *testing.T) {
+	var mu sync.Mutex
+	var queries []string
+	const total, maxResults = 23, 7
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/scim+json")
+		if strings.HasSuffix(r.URL.Path, "/ServiceProviderConfig") {
+			fmt.Fprintf(w, `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],"filter":{"supported":true,"maxResults":%d}}`, maxResults)
+			return
+		}
+		mu.Lock()
+		queries = append(queries, r.URL.RawQuery)
+		mu.Unlock()
+		q := r.URL.Query()
+		start, _ := strconv.Atoi(q.Get("startIndex"))
+		count, _ := strconv.Atoi(q.Get("count"))
+		var res []string
+		for i := start; i < start+count && i <= total; i++ {
+			res = append(res, fmt.Sprintf(`{"id":"%d","userName":"u%02d@example.com","active":true}`, i, i))
+		}
+		fmt.Fprintf(w, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:ListResponse"],"totalResults":%d,"startIndex":%d,"itemsPerPage":%d,"Resources":[%s]}`,
+			total, start, len(res), strings.Join(res, ","))
+	}))
+	defer srv.Close()
+	c, err := client.New(client.Options{BaseURL: srv.URL + "/scim/v2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ios, out, _ := streams(false)
+	if err := listRun(context.Background(), &ListOptions{IO: ios, Format: render.FormatTable, Client: c}); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(out.String(), "\n"); got != total {
+		t.Errorf("listed %d users, want %d:\n%s", got, total, out)
+	}
+	want := []string{"count=7&startIndex=1", "count=7&startIndex=8", "count=7&startIndex=15", "count=7&startIndex=22"}
+	if !slices.Equal(queries, want) {
+		t.Errorf("requests %q, want %q", queries, want)
 	}
 }
 
