@@ -136,6 +136,12 @@ func serveRun(ctx context.Context, opts *Options) error {
 		return &cmdutil.InputError{Err: fmt.Errorf("open database: %w", err)}
 	}
 	defer st.Close()
+	// The mode in force, read back from SQLite, is what the start-up line
+	// reports: a durability test can check what it ran under.
+	inForce, err := st.Synchronous(ctx)
+	if err != nil {
+		return err
+	}
 
 	var logOut io.Writer = opts.IO.ErrOut
 	if opts.Quiet {
@@ -181,7 +187,7 @@ func serveRun(ctx context.Context, opts *Options) error {
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 
-	fmt.Fprintf(opts.IO.ErrOut, "miscim serve: listening on %s (database %s)\n", base, opts.DB)
+	fmt.Fprintf(opts.IO.ErrOut, "miscim serve: listening on %s (database %s, synchronous=%s)\n", base, opts.DB, inForce)
 	if opts.ReadyFile != "" {
 		if err := writeAtomic(opts.ReadyFile, base+"\n"); err != nil {
 			_ = hs.Close()

@@ -118,3 +118,40 @@ func TestNewCmdServeRejectsBadFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestServeReportsTheSynchronousModeInForce: --sync decides SQLite's
+// synchronous mode, and serve reports the mode read back from SQLite, so
+// that a durability test can check what it runs under (a kill -9 cannot
+// tell FULL from NORMAL: docs/storage.md).
+func TestServeReportsTheSynchronousModeInForce(t *testing.T) {
+	for _, tt := range []struct{ flag, want string }{
+		{"full", "synchronous=FULL"},
+		{"normal", "synchronous=NORMAL"},
+		{"NORMAL", "synchronous=NORMAL"},
+	} {
+		t.Run(tt.flag, func(t *testing.T) {
+			dir := t.TempDir()
+			ios, _, _, errOut := iostreams.Test()
+			opts := &Options{IO: ios, Addr: "127.0.0.1:0", ReadyFile: filepath.Join(dir, "ready"), LogDir: filepath.Join(dir, "log"),
+				AdminToken: "static", DB: filepath.Join(dir, "db"), Sync: tt.flag, MaxBodyBytes: 1 << 20, ShutdownWindow: 5 * time.Second}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- serveRun(ctx, opts) }()
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+				if b, err := os.ReadFile(opts.ReadyFile); err == nil && len(b) > 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("not ready: %s", errOut)
+				}
+			}
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(errOut.String(), "listening on http://127.0.0.1:") || !strings.Contains(errOut.String(), tt.want+")") {
+				t.Errorf("--sync %s: stderr %q does not report %s", tt.flag, errOut, tt.want)
+			}
+		})
+	}
+}
