@@ -98,6 +98,9 @@ func TestListAll(t *testing.T) {
 	}{
 		{"honour", 5, 3},
 		{"ignore-all", 5, 1},
+		// The third request runs ahead while the second page, a repeat,
+		// is read: it may or may not reach the server before it is
+		// cancelled.
 		{"ignore-start", 2, 2},
 	} {
 		t.Run(tc.mode, func(t *testing.T) {
@@ -113,7 +116,7 @@ func TestListAll(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(got) != tc.wantN || len(reqs) != tc.wantReqs {
+			if n := len(reqs); len(got) != tc.wantN || n < tc.wantReqs || (n > tc.wantReqs && tc.mode != "ignore-start") || n > tc.wantReqs+1 {
 				t.Fatalf("got %v in %d requests %v, want %d resources in %d requests", got, len(reqs), reqs, tc.wantN, tc.wantReqs)
 			}
 			if tc.mode == "honour" && !strings.Contains(reqs[2], "startIndex=5") {
@@ -130,7 +133,9 @@ func TestListAllStopsOnCallbackError(t *testing.T) {
 	c := newClient(t, srv.URL+"/scim/v2", nil)
 	stop := errors.New("stop")
 	err := c.ListAll(context.Background(), Users, ListParams{}, 2, func(scim.Resource) error { return stop })
-	if !errors.Is(err, stop) || len(reqs) != 1 {
+	// One request may have run ahead for the next page; none outlives
+	// ListAll.
+	if !errors.Is(err, stop) || len(reqs) < 1 || len(reqs) > 2 {
 		t.Fatalf("err %v after %d requests", err, len(reqs))
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -103,115 +102,6 @@ func (c *Client) List(ctx context.Context, resource string, p ListParams) (*scim
 		return nil, err
 	}
 	return decodeList(http.MethodGet, u, resp)
-}
-
-// ListAll reads every page of a query and calls fn for each resource. It
-// pages the way the target says it can (Paging): by cursor (RFC 9865) when
-// it advertises cursors, else by startIndex/count. Pages are the target's
-// largest, or pageSize when that is smaller and positive. An error from fn
-// stops the walk and is returned.
-//
-// Targets whose paging is broken are guarded against: by startIndex, a page
-// that repeats ids already seen, or holds more resources than asked for,
-// ends the walk after its new resources; by cursor, a target that answers
-// its first page without a nextCursor while totalResults says more follow
-// (it ignored the cursor) is read on by startIndex, one that rejects the
-// empty first cursor is read by startIndex, and one that answers the same
-// nextCursor twice is an error rather than an endless walk.
-func (c *Client) ListAll(ctx context.Context, resource string, p ListParams, pageSize int, fn func(scim.Resource) error) error {
-	pg, err := c.Paging(ctx)
-	if err != nil {
-		return err
-	}
-	size := pg.PageSize
-	if pageSize > 0 {
-		size = min(size, pageSize)
-	}
-	seen := map[string]bool{}
-	if pg.Cursor && p.StartIndex <= 1 {
-		resume, err := c.listByCursor(ctx, resource, p, size, seen, fn)
-		if err != nil || resume == 0 {
-			return err
-		}
-		p.StartIndex = resume
-	}
-	return c.listByIndex(ctx, resource, p, size, seen, fn)
-}
-
-// deliver calls fn for the resources not seen before; repeated reports
-// whether the page held an id seen before.
-func deliver(page []scim.Resource, seen map[string]bool, fn func(scim.Resource) error) (repeated bool, err error) {
-	for _, r := range page {
-		if id, _ := r["id"].(string); id != "" {
-			if seen[id] {
-				repeated = true
-				continue
-			}
-			seen[id] = true
-		}
-		if err := fn(r); err != nil {
-			return repeated, err
-		}
-	}
-	return repeated, nil
-}
-
-// listByCursor walks a query by cursor. resume > 0 means the target does
-// not page by cursor after all: go on by startIndex from there.
-func (c *Client) listByCursor(ctx context.Context, resource string, p ListParams, size int, seen map[string]bool, fn func(scim.Resource) error) (resume int, err error) {
-	p.StartIndex, p.Count, p.CursorPaging, p.Cursor = 0, size, true, ""
-	for first := true; ; first = false {
-		lr, err := c.List(ctx, resource, p)
-		var se *scim.Error
-		if first && errors.As(err, &se) && se.Status == http.StatusBadRequest && se.ScimType == scim.ScimTypeInvalidCursor {
-			return 1, nil // even the empty cursor of a first page is refused
-		}
-		if err != nil {
-			return 0, err
-		}
-		if _, err := deliver(lr.Resources, seen, fn); err != nil {
-			return 0, err
-		}
-		if lr.NextCursor == "" {
-			if first && len(lr.Resources) > 0 && lr.TotalResults > len(lr.Resources) {
-				return len(lr.Resources) + 1, nil // an index page: the cursor was ignored
-			}
-			return 0, nil
-		}
-		if lr.NextCursor == p.Cursor {
-			return 0, fmt.Errorf("GET %s: the target answered the same nextCursor twice, so its cursor paging does not advance; read the list with a filter that matches fewer resources, or report it to the target's vendor", c.scimURL("", resource))
-		}
-		p.Cursor = lr.NextCursor
-	}
-}
-
-// listByIndex walks a query by startIndex/count from p.StartIndex, until
-// totalResults is reached or a page comes back empty.
-func (c *Client) listByIndex(ctx context.Context, resource string, p ListParams, size int, seen map[string]bool, fn func(scim.Resource) error) error {
-	start := max(p.StartIndex, 1)
-	for {
-		p.StartIndex, p.Count = start, size
-		lr, err := c.List(ctx, resource, p)
-		if err != nil {
-			return err
-		}
-		if len(lr.Resources) == 0 {
-			return nil
-		}
-		repeated, err := deliver(lr.Resources, seen, fn)
-		if err != nil {
-			return err
-		}
-		if repeated || len(lr.Resources) > size {
-			return nil // the target ignores paging
-		}
-		start += len(lr.Resources)
-		// totalResults 0 with resources on the page is a server that does
-		// not count: go on until an empty page.
-		if lr.TotalResults > 0 && start > lr.TotalResults {
-			return nil
-		}
-	}
 }
 
 // Get reads one resource: GET /{resource}/{id}. Only p.Attributes and
