@@ -188,9 +188,20 @@ func (p *pager) direct(tx store.Tx, positions *positionCache, total int, fetch f
 		return page{}, err
 	}
 	after, at := positions.find(p.listing, version, p.start)
-	entries, err := fetch(after, p.start-at, p.count)
+	// When the cache has no entry for this very position, read one record
+	// more, the one before the page, to learn where the page starts: asked
+	// again, the page is then read by key.
+	skip, lead := p.start-at, 0
+	if skip > 0 {
+		skip, lead = skip-1, 1
+	}
+	entries, err := fetch(after, skip, p.count+lead)
 	if err != nil {
 		return page{}, err
+	}
+	if lead == 1 && len(entries) > 0 {
+		positions.remember(p.listing, version, p.start, entries[0].seq)
+		entries = entries[1:]
 	}
 	if n := len(entries); n > 0 {
 		positions.remember(p.listing, version, p.start+n, entries[n-1].seq)

@@ -347,13 +347,21 @@ func TestPageReadsOnlyItsPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	lr := list(Query{StartIndex: 21, Count: 10, CountGiven: true})
-	if calls := reads.take(); len(calls) != 1 || calls[0] != (pageCall{after: 0, skip: 20, limit: 10}) {
-		t.Fatalf("after a delete: %+v, want one skip of 20 from the start", calls)
+	if calls := reads.take(); len(calls) != 1 || calls[0] != (pageCall{after: 0, skip: 19, limit: 11}) {
+		t.Fatalf("after a delete: %+v, want one skip of 19 from the start and the record before the page", calls)
 	}
-	last := seqOf(resourceIDs(lr)[9])
+	ids := resourceIDs(lr)
+	last := seqOf(ids[9])
 	list(Query{StartIndex: 31, Count: 10, CountGiven: true})
 	if calls := reads.take(); len(calls) != 1 || calls[0] != (pageCall{after: last, skip: 0, limit: 10}) {
 		t.Fatalf("the page after: %+v, want a read by key", calls)
+	}
+	// The same page asked again (a client retrying) is read by key too:
+	// the first read learnt where it starts.
+	again := list(Query{StartIndex: 21, Count: 10, CountGiven: true})
+	calls := reads.take()
+	if len(calls) != 1 || calls[0].skip != 0 || calls[0].limit != 10 || !slices.Equal(resourceIDs(again), ids) {
+		t.Fatalf("the page asked again: %+v, %v; want a read by key giving %v", calls, resourceIDs(again), ids)
 	}
 	// By cursor: always by key, one extra row to know whether more follow.
 	q := Query{Count: 10, CountGiven: true, CursorGiven: true}
