@@ -1,11 +1,13 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 
 	"github.com/go-resty/resty/v2"
@@ -19,9 +21,10 @@ import (
 // largest, or pageSize when that is smaller and positive. An error from fn
 // stops the walk and is returned.
 //
-// The next page is asked for as soon as the answer says where it is, while
-// this page's resources are decoded and handed to fn, so that the target
-// and miscim work at the same time; at most one request runs ahead.
+// The next page is asked for as soon as the answer says where it is
+// (before its resources, in miscim's answers), while this page's resources
+// are decoded and handed to fn, so that the target and miscim work at the
+// same time; at most one request runs ahead.
 //
 // Targets whose paging is broken are guarded against: by startIndex, a page
 // that repeats ids already seen, or holds more resources than asked for,
@@ -71,7 +74,7 @@ func (w *walk) byCursor(p ListParams) (resume int, err error) {
 	p.StartIndex, p.Count, p.CursorPaging, p.Cursor = 0, w.size, true, ""
 	next := w.fetch(p)
 	for first := true; ; first = false {
-		res := <-next
+		res := <-next.result
 		var se *scim.Error
 		if first && errors.As(res.err, &se) && se.Status == http.StatusBadRequest && se.ScimType == scim.ScimTypeInvalidCursor {
 			return 1, nil // even the empty cursor of a first page is refused
@@ -79,58 +82,79 @@ func (w *walk) byCursor(p ListParams) (resume int, err error) {
 		if res.err != nil {
 			return 0, res.err
 		}
-		page := res.page
-		more := page.NextCursor != ""
-		if more {
-			if page.NextCursor == p.Cursor {
-				return 0, fmt.Errorf("GET %s: the target answered the same nextCursor twice, so its cursor paging does not advance; read the list with a filter that matches fewer resources, or report it to the target's vendor", w.c.scimURL("", w.resource))
+		next = nil
+		ahead := func(cursor string) {
+			if next == nil && cursor != "" && cursor != p.Cursor {
+				q := p
+				q.Cursor = cursor
+				next = w.fetch(q)
 			}
-			p.Cursor = page.NextCursor
-			next = w.fetch(p)
 		}
-		resources, err := page.decode()
+		env, resources, err := res.decode(func(e envelope) { ahead(e.nextCursor) })
 		if err != nil {
 			return 0, err
 		}
-		if _, err := deliver(resources, w.seen, w.fn); err != nil {
-			return 0, err
-		}
-		if !more {
-			if first && len(resources) > 0 && page.TotalResults > len(resources) {
+		if env.nextCursor == "" {
+			if _, err := deliver(resources, w.seen, w.fn); err != nil {
+				return 0, err
+			}
+			if first && len(resources) > 0 && env.totalResults > len(resources) {
 				return len(resources) + 1, nil // an index page: the cursor was ignored
 			}
 			return 0, nil
 		}
+		if env.nextCursor == p.Cursor {
+			return 0, fmt.Errorf("GET %s: the target answered the same nextCursor twice, so its cursor paging does not advance; read the list with a filter that matches fewer resources, or report it to the target's vendor", w.c.scimURL("", w.resource))
+		}
+		if next != nil && next.p.Cursor != env.nextCursor {
+			next.cancel() // the body named two next cursors; follow the last
+			next = nil
+		}
+		ahead(env.nextCursor)
+		if _, err := deliver(resources, w.seen, w.fn); err != nil {
+			return 0, err
+		}
+		p.Cursor = env.nextCursor
 	}
 }
 
 // byIndex walks a query by startIndex/count from p.StartIndex, until
-// totalResults is reached or a page comes back empty.
+// totalResults is reached or a page comes back empty. The next page is
+// asked for as soon as totalResults says it exists, on the guess that this
+// page is full; a shorter page cancels the guess and asks for the right one.
 func (w *walk) byIndex(p ListParams) error {
 	start := max(p.StartIndex, 1)
 	p.StartIndex, p.Count, p.CursorPaging, p.Cursor = start, w.size, false, ""
 	next := w.fetch(p)
 	for {
-		res := <-next
+		res := <-next.result
 		if res.err != nil {
 			return res.err
 		}
-		page := res.page
-		n := len(page.Resources)
-		if n == 0 {
-			return nil
+		next = nil
+		env, resources, err := res.decode(func(e envelope) {
+			if e.totalResults > 0 && start+w.size <= e.totalResults {
+				q := p
+				q.StartIndex = start + w.size
+				next = w.fetch(q)
+			}
+		})
+		if err != nil {
+			return err
 		}
+		n := len(resources)
 		following := start + n
 		// totalResults 0 with resources on the page is a server that does
 		// not count: go on until an empty page.
-		more := n <= w.size && (page.TotalResults <= 0 || following <= page.TotalResults)
-		if more {
-			p.StartIndex = following
-			next = w.fetch(p)
+		more := n > 0 && n <= w.size && (env.totalResults <= 0 || following <= env.totalResults)
+		if next != nil && (!more || next.p.StartIndex != following) {
+			next.cancel()
+			next = nil
 		}
-		resources, err := page.decode()
-		if err != nil {
-			return err
+		if more && next == nil {
+			q := p
+			q.StartIndex = following
+			next = w.fetch(q)
 		}
 		repeated, err := deliver(resources, w.seen, w.fn)
 		if err != nil {
@@ -161,51 +185,112 @@ func deliver(page []scim.Resource, seen map[string]bool, fn func(scim.Resource) 
 	return repeated, nil
 }
 
-// rawPage is a list answer whose resources are not decoded yet: reading
-// the envelope alone is enough to know where the next page is.
-type rawPage struct {
-	TotalResults int               `json:"totalResults"`
-	NextCursor   string            `json:"nextCursor"`
-	Resources    []json.RawMessage `json:"Resources"`
-
-	url  string
-	resp *resty.Response
+// pending is a page request running in the background.
+type pending struct {
+	p      ListParams
+	result <-chan fetched
+	cancel context.CancelFunc
 }
 
-type pageResult struct {
-	page *rawPage
+type fetched struct {
+	url  string
+	resp *resty.Response
 	err  error
 }
 
 // fetch asks for one page in the background.
-func (w *walk) fetch(p ListParams) <-chan pageResult {
-	out := make(chan pageResult, 1)
+func (w *walk) fetch(p ListParams) *pending {
+	ctx, cancel := context.WithCancel(w.ctx)
+	out := make(chan fetched, 1)
 	w.wg.Add(1)
 	go func() {
 		defer w.wg.Done()
 		u := w.c.scimURL(p.query(), w.resource)
-		resp, err := w.c.scimCall(w.ctx, http.MethodGet, u, nil, "")
-		if err != nil {
-			out <- pageResult{err: err}
-			return
-		}
-		page := &rawPage{url: u, resp: resp}
-		if err := json.Unmarshal(resp.Body(), page); err != nil {
-			out <- pageResult{err: notSCIM(http.MethodGet, u, resp, err)}
-			return
-		}
-		out <- pageResult{page: page}
+		resp, err := w.c.scimCall(ctx, http.MethodGet, u, nil, "")
+		out <- fetched{url: u, resp: resp, err: err}
 	}()
-	return out
+	return &pending{p: p, result: out, cancel: cancel}
 }
 
-// decode reads the page's resources.
-func (p *rawPage) decode() ([]scim.Resource, error) {
-	out := make([]scim.Resource, len(p.Resources))
-	for i, raw := range p.Resources {
-		if err := json.Unmarshal(raw, &out[i]); err != nil {
-			return nil, notSCIM(http.MethodGet, p.url, p.resp, err)
+// envelope is what a list answer says of the list besides its resources.
+type envelope struct {
+	totalResults int
+	nextCursor   string
+}
+
+// decode reads a list answer in one pass. atResources is called when the
+// Resources member begins, with the envelope read so far: miscim (and most
+// servers) send totalResults and nextCursor before the resources, so the
+// next page can be asked for while this one is decoded. Member names match
+// regardless of case, as encoding/json matches them.
+func (f fetched) decode(atResources func(envelope)) (envelope, []scim.Resource, error) {
+	var env envelope
+	var resources []scim.Resource
+	fail := func(err error) (envelope, []scim.Resource, error) {
+		return env, nil, notSCIM(http.MethodGet, f.url, f.resp, err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(f.resp.Body()))
+	if tok, err := dec.Token(); err != nil {
+		return fail(err)
+	} else if tok != json.Delim('{') {
+		return fail(fmt.Errorf("a ListResponse is a JSON object, got %v", tok))
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return fail(err)
+		}
+		key, _ := tok.(string)
+		switch {
+		case strings.EqualFold(key, "totalResults"):
+			var n float64
+			if err := dec.Decode(&n); err != nil {
+				return fail(err)
+			}
+			env.totalResults = int(n)
+		case strings.EqualFold(key, "nextCursor"):
+			var c *string
+			if err := dec.Decode(&c); err != nil {
+				return fail(err)
+			}
+			if c != nil {
+				env.nextCursor = *c
+			}
+		case strings.EqualFold(key, "Resources"):
+			atResources(env)
+			if resources, err = decodeResources(dec); err != nil {
+				return fail(err)
+			}
+		default:
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return fail(err)
+			}
 		}
 	}
-	return out, nil
+	if _, err := dec.Token(); err != nil {
+		return fail(err)
+	}
+	return env, resources, nil
+}
+
+// decodeResources reads the Resources array (or null) element by element.
+func decodeResources(dec *json.Decoder) ([]scim.Resource, error) {
+	tok, err := dec.Token()
+	if err != nil || tok == nil {
+		return nil, err
+	}
+	if tok != json.Delim('[') {
+		return nil, fmt.Errorf("the Resources member must be an array, got %v", tok)
+	}
+	var out []scim.Resource
+	for dec.More() {
+		var r scim.Resource
+		if err := dec.Decode(&r); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	_, err = dec.Token()
+	return out, err
 }

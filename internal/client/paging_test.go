@@ -223,3 +223,53 @@ func TestListAllUnreachableTarget(t *testing.T) {
 		t.Fatalf("want ErrUnavailable, got %v", err)
 	}
 }
+
+// TestDecodePage reads list answers as servers write them: members in any
+// order and case, null where a value may be missing; what is not a
+// ListResponse is an error that names the URL.
+func TestDecodePage(t *testing.T) {
+	for _, tt := range []struct {
+		name, body string
+		total      int
+		next       string
+		ids        []string
+		early      bool // atResources saw the nextCursor
+		bad        bool
+	}{
+		{"miscim's order", `{"schemas":["x"],"totalResults":3,"itemsPerPage":2,"nextCursor":"c2","Resources":[{"id":"a"},{"id":"b"}]}`,
+			3, "c2", []string{"a", "b"}, true, false},
+		{"nextCursor after the resources", `{"Resources":[{"id":"a"}],"nextCursor":"c2","totalResults":3}`, 3, "c2", []string{"a"}, false, false},
+		{"other case", `{"TOTALRESULTS":1,"resources":[{"id":"a"}],"NextCursor":null}`, 1, "", []string{"a"}, false, false},
+		{"no resources member", `{"totalResults":0}`, 0, "", nil, false, false},
+		{"null resources", `{"totalResults":0,"Resources":null}`, 0, "", nil, false, false},
+		{"an array", `[{"id":"a"}]`, 0, "", nil, false, true},
+		{"resources not an array", `{"Resources":{"id":"a"}}`, 0, "", nil, false, true},
+		{"cut off", `{"totalResults":2,"Resources":[{"id":"a"},`, 0, "", nil, false, true},
+		{"HTML", `<html>login</html>`, 0, "", nil, false, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, tt.body) }))
+			defer srv.Close()
+			c := newClient(t, srv.URL+"/scim/v2", nil)
+			resp, err := c.scimCall(context.Background(), "GET", srv.URL+"/scim/v2/Users", nil, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			early := false
+			env, res, err := fetched{url: srv.URL + "/scim/v2/Users", resp: resp}.decode(func(e envelope) { early = e.nextCursor != "" })
+			if tt.bad {
+				if err == nil || !strings.Contains(err.Error(), "/scim/v2/Users") {
+					t.Fatalf("want an error naming the URL, got %v", err)
+				}
+				return
+			}
+			var ids []string
+			for _, r := range res {
+				ids = append(ids, r["id"].(string))
+			}
+			if err != nil || env.totalResults != tt.total || env.nextCursor != tt.next || !slices.Equal(ids, tt.ids) || early != tt.early {
+				t.Fatalf("got %+v %v %v early=%v, want total %d next %q ids %v early=%v", env, ids, err, early, tt.total, tt.next, tt.ids, tt.early)
+			}
+		})
+	}
+}
