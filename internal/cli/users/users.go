@@ -102,9 +102,18 @@ target returned them.`,
 }
 
 func listRun(ctx context.Context, opts *ListOptions) error {
+	// A table needs only the view of each user: keep that, not the
+	// resource, so that listing 100,000 users holds strings, not 100,000
+	// decoded documents. JSON and YAML print the resources as they came.
+	structured := opts.Format == render.FormatJSON || opts.Format == render.FormatYAML
 	users := []scim.Resource{} // JSON: [] rather than null when none match
+	var views []userView
 	err := cmdutil.Collect(ctx, opts.Client, client.Users, client.ListParams{Filter: opts.Filter}, opts.Limit, func(r scim.Resource) {
-		users = append(users, r)
+		if structured {
+			users = append(users, r)
+		} else {
+			views = append(views, view(r))
+		}
 	})
 	if err != nil {
 		return cmdutil.FilterError(err, opts.Filter)
@@ -112,7 +121,7 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	if done, err := render.Structured(opts.IO.Out, opts.Format, users); done {
 		return err
 	}
-	if len(users) == 0 {
+	if len(views) == 0 {
 		if opts.IO.IsStdoutTTY() {
 			fmt.Fprintln(opts.IO.ErrOut, "no users matched")
 		}
@@ -130,8 +139,7 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 		render.Column{Header: "email", Fit: render.Truncate, Hide: 2},
 		render.Column{Header: "id"},
 	)
-	for _, u := range users {
-		v := view(u)
+	for _, v := range views {
 		t.AddRow(v.UserName, v.Active, v.MIUsername, v.UserType, v.AuthMethod, v.Source, v.Email, v.ID)
 	}
 	return t.Render(opts.IO)
