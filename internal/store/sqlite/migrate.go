@@ -83,21 +83,31 @@ CREATE TABLE var_history (
 );
 CREATE INDEX var_history_name ON var_history(name, seq);
 `,
-	// 2: listing versions for paging (store.Tx.ListingVersion). Users and
-	// groups are listed in rowid order; a new row gets a rowid above every
-	// other, so only a delete can move a row's position, and each delete
-	// bumps the version of its listing.
+	// 2: listings, for paging (store.Tx.ListingVersion) and counting.
+	// Users and groups are listed in rowid order; a new row gets a rowid
+	// above every other, so only a delete can move a row's position, and
+	// each delete bumps the version of its listing. records is the row
+	// count, kept by the same triggers, so that totalResults costs one row
+	// instead of a walk over an index.
 	`
-CREATE TABLE listing_versions (
+CREATE TABLE listings (
 	listing TEXT PRIMARY KEY,
-	version INTEGER NOT NULL
+	version INTEGER NOT NULL,
+	records INTEGER NOT NULL
 );
-INSERT INTO listing_versions (listing, version) VALUES ('users', 0), ('groups', 0);
+INSERT INTO listings (listing, version, records) SELECT 'users', 0, COUNT(*) FROM users;
+INSERT INTO listings (listing, version, records) SELECT 'groups', 0, COUNT(*) FROM groups;
+CREATE TRIGGER users_listing_insert AFTER INSERT ON users BEGIN
+	UPDATE listings SET records = records + 1 WHERE listing = 'users';
+END;
 CREATE TRIGGER users_listing_delete AFTER DELETE ON users BEGIN
-	UPDATE listing_versions SET version = version + 1 WHERE listing = 'users';
+	UPDATE listings SET records = records - 1, version = version + 1 WHERE listing = 'users';
+END;
+CREATE TRIGGER groups_listing_insert AFTER INSERT ON groups BEGIN
+	UPDATE listings SET records = records + 1 WHERE listing = 'groups';
 END;
 CREATE TRIGGER groups_listing_delete AFTER DELETE ON groups BEGIN
-	UPDATE listing_versions SET version = version + 1 WHERE listing = 'groups';
+	UPDATE listings SET records = records - 1, version = version + 1 WHERE listing = 'groups';
 END;
 `,
 }

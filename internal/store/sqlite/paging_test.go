@@ -145,10 +145,10 @@ func TestGroupsPageFollowsTheListingOrder(t *testing.T) {
 	}
 }
 
-// TestListingVersionGrowsOnDeletes: the position cache of the engine
+// TestListingsFollowInsertsAndDeletes: the position cache of the engine
 // relies on the version changing whenever a record may have moved, and on
-// it staying put otherwise.
-func TestListingVersionGrowsOnDeletes(t *testing.T) {
+// it staying put otherwise; totalResults on the counts matching the rows.
+func TestListingsFollowInsertsAndDeletes(t *testing.T) {
 	s := open(t, filepath.Join(t.TempDir(), "db"))
 	versions := func() (users, groups int64) {
 		t.Helper()
@@ -162,6 +162,28 @@ func TestListingVersionGrowsOnDeletes(t *testing.T) {
 		})
 		return users, groups
 	}
+	counted := func(stage string) {
+		t.Helper()
+		view(t, s, func(tx store.Tx) error {
+			users, err := tx.CountUsers()
+			if err != nil {
+				return err
+			}
+			groups, err := tx.CountGroups()
+			if err != nil {
+				return err
+			}
+			var wantU, wantG int
+			if err := s.read.QueryRow(`SELECT (SELECT COUNT(*) FROM users), (SELECT COUNT(*) FROM groups)`).Scan(&wantU, &wantG); err != nil {
+				return err
+			}
+			if users != wantU || groups != wantG {
+				t.Errorf("%s: CountUsers %d, CountGroups %d; the tables hold %d and %d", stage, users, groups, wantU, wantG)
+			}
+			return nil
+		})
+	}
+	counted("empty")
 	u0, g0 := versions()
 	update(t, s, func(tx store.Tx) error {
 		if err := tx.InsertUser(user("1", "a")); err != nil {
@@ -180,6 +202,11 @@ func TestListingVersionGrowsOnDeletes(t *testing.T) {
 	if u, g := versions(); u != u0 || g != g0 {
 		t.Fatalf("inserts and updates changed the versions: users %d→%d, groups %d→%d", u0, u, g0, g)
 	}
+	counted("after inserts")
+	if err := s.Update(context.Background(), func(tx store.Tx) error { return tx.InsertUser(user("3", "B")) }); !errors.Is(err, store.ErrDuplicate) {
+		t.Fatalf("a duplicate userName: %v", err)
+	}
+	counted("after a refused insert")
 	update(t, s, func(tx store.Tx) error { return tx.DeleteUser("1") })
 	u1, g1 := versions()
 	if u1 <= u0 || g1 != g0 {
@@ -197,10 +224,50 @@ func TestListingVersionGrowsOnDeletes(t *testing.T) {
 	if u, _ := versions(); u != u1 {
 		t.Fatalf("a rolled-back delete changed the users version %d→%d", u1, u)
 	}
+	counted("after a delete and a rolled-back delete")
 	update(t, s, func(tx store.Tx) error { return tx.DeleteGroup("g") })
 	if u, g := versions(); u != u1 || g <= g1 {
 		t.Fatalf("a group delete: users %d→%d, groups %d→%d", u1, u, g1, g)
 	}
+	counted("after a group delete")
+}
+
+// TestListingsMigrationCountsExistingRecords: a database made before the
+// listings table (schema 1) gets counts that match its rows.
+func TestListingsMigrationCountsExistingRecords(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "db")
+	s := open(t, path)
+	update(t, s, func(tx store.Tx) error {
+		for i := range 7 {
+			if err := tx.InsertUser(user(fmt.Sprint(i), fmt.Sprint("u", i))); err != nil {
+				return err
+			}
+		}
+		return tx.InsertGroup(group("g", "G"))
+	})
+	// Back to schema 1: what a database written before migration 2 holds.
+	for _, q := range []string{`DROP TRIGGER users_listing_insert`, `DROP TRIGGER users_listing_delete`, `DROP TRIGGER groups_listing_insert`,
+		`DROP TRIGGER groups_listing_delete`, `DROP TABLE listings`, `DELETE FROM schema_migrations WHERE version = 2`} {
+		if _, err := s.write.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	s.Close()
+	s = open(t, path)
+	view(t, s, func(tx store.Tx) error {
+		users, err := tx.CountUsers()
+		if err != nil {
+			return err
+		}
+		groups, err := tx.CountGroups()
+		if err != nil {
+			return err
+		}
+		if users != 7 || groups != 1 {
+			t.Errorf("after the migration: %d users, %d groups; want 7 and 1", users, groups)
+		}
+		return nil
+	})
 }
 
 // TestMembersPage reads a group page by page by user id, as the keyset
