@@ -116,6 +116,7 @@ func TestListAll(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			srv.Close() // waits for the handlers: reqs is complete
 			if n := len(reqs); len(got) != tc.wantN || n < tc.wantReqs || (n > tc.wantReqs && tc.mode != "ignore-start") || n > tc.wantReqs+1 {
 				t.Fatalf("got %v in %d requests %v, want %d resources in %d requests", got, len(reqs), reqs, tc.wantN, tc.wantReqs)
 			}
@@ -133,6 +134,7 @@ func TestListAllStopsOnCallbackError(t *testing.T) {
 	c := newClient(t, srv.URL+"/scim/v2", nil)
 	stop := errors.New("stop")
 	err := c.ListAll(context.Background(), Users, ListParams{}, 2, func(scim.Resource) error { return stop })
+	srv.Close() // waits for the handlers: reqs is complete
 	// One request may have run ahead for the next page; none outlives
 	// ListAll.
 	if !errors.Is(err, stop) || len(reqs) < 1 || len(reqs) > 2 {

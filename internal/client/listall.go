@@ -133,7 +133,9 @@ func (w *walk) byIndex(p ListParams) error {
 		}
 		next = nil
 		env, resources, err := res.decode(func(e envelope) {
-			if e.totalResults > 0 && start+w.size <= e.totalResults {
+			// itemsPerPage above count: the target ignores paging, and
+			// this page ends the walk.
+			if e.totalResults > 0 && start+w.size <= e.totalResults && e.itemsPerPage <= w.size {
 				q := p
 				q.StartIndex = start + w.size
 				next = w.fetch(q)
@@ -215,6 +217,7 @@ func (w *walk) fetch(p ListParams) *pending {
 // envelope is what a list answer says of the list besides its resources.
 type envelope struct {
 	totalResults int
+	itemsPerPage int
 	nextCursor   string
 }
 
@@ -248,6 +251,12 @@ func (f fetched) decode(atResources func(envelope)) (envelope, []scim.Resource, 
 				return fail(err)
 			}
 			env.totalResults = int(n)
+		case strings.EqualFold(key, "itemsPerPage"):
+			var n float64
+			if err := dec.Decode(&n); err != nil {
+				return fail(err)
+			}
+			env.itemsPerPage = int(n)
 		case strings.EqualFold(key, "nextCursor"):
 			var c *string
 			if err := dec.Decode(&c); err != nil {

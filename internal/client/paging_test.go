@@ -193,8 +193,11 @@ func TestListAllPagesAsTheTargetSays(t *testing.T) {
 			if _, err := listIDs(t, c, tt.pageSize); err != nil {
 				t.Fatal(err)
 			}
-			if tt.target.spcReads != 1 {
-				t.Errorf("/ServiceProviderConfig read %d times, want once", tt.target.spcReads)
+			tt.target.mu.Lock()
+			reads := tt.target.spcReads
+			tt.target.mu.Unlock()
+			if reads != 1 {
+				t.Errorf("/ServiceProviderConfig read %d times, want once", reads)
 			}
 		})
 	}
