@@ -222,8 +222,9 @@ func FuzzCreateUser(f *testing.F) {
 			t.Fatal(err)
 		}
 		// The create changed nothing but its own user: the tombstone, the
-		// other users, the variables are as they were.
-		if fx.snapshot() != before {
+		// other users, the variables are as they were; only the users'
+		// listing version has moved with the delete.
+		if withoutListingVersions(fx.snapshot()) != withoutListingVersions(before) {
 			t.Fatal("a create changed more than the user it created")
 		}
 	})
@@ -410,8 +411,9 @@ func FuzzPatchGroup(f *testing.F) {
 		if err := fx.e.DeleteGroup(fx.ctx, id, ""); err != nil {
 			t.Fatal(err)
 		}
-		// The PATCH changed nothing outside its group.
-		if fx.snapshot() != outside {
+		// The PATCH changed nothing outside its group (the groups' listing
+		// version has moved with the delete).
+		if withoutListingVersions(fx.snapshot()) != withoutListingVersions(outside) {
 			t.Fatal("a group PATCH changed the database outside the group")
 		}
 	})
