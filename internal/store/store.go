@@ -133,9 +133,10 @@ func (l Listing) String() string {
 //     reader has seen. While it stays the same, the record at position p of
 //     the listing stays at p (engine: the startIndex position cache).
 //
-// SQLite satisfies them with the rowid and a counter kept by triggers; a
-// PostgreSQL store would use an identity column and a counter table (or a
-// sequence) of its own.
+// SQLite satisfies them with the rowid and a version kept by triggers
+// (docs/storage.md); a PostgreSQL store would use an identity column and a
+// version of its own, which must also account for transactions that
+// commit out of Seq order.
 
 // Store opens transactions. Update runs fn in one write transaction that
 // commits when fn returns nil and rolls back otherwise; View runs fn in a
@@ -172,10 +173,6 @@ type Tx interface {
 	// GroupsPage is UsersPage for groups.
 	GroupsPage(after int64, skip, limit int) ([]Group, error)
 	CountGroups() (int, error)
-
-	// ListingVersion is the number that grows whenever a record of the
-	// listing may have moved (see Paging above).
-	ListingVersion(l Listing) (int64, error)
 	InsertGroup(g Group) error
 	UpdateGroup(g Group) error
 	DeleteGroup(id string) error
@@ -185,11 +182,15 @@ type Tx interface {
 	AddMembers(groupID string, userIDs []string) (int, error)
 	RemoveMembers(groupID string, userIDs []string) (int, error)
 	RemoveAllMembers(groupID string) (int, error)
-	// MembersPage returns up to limit members of the group ordered by
-	// user id, those whose user id sorts after after ("": from the first):
-	// a keyset page on the membership key (group, user), so that reading a
-	// group of 250,000 members page by page costs each page alone.
+	// MembersPage returns up to limit members of the group in user id
+	// order, those whose user id sorts after the given one ("": from the
+	// first): a keyset page on the membership key (group, user), so that
+	// reading a group of 250,000 members page by page costs each page alone.
 	MembersPage(groupID, after string, limit int) ([]Member, error)
+
+	// ListingVersion is the number that grows whenever a record of the
+	// listing may have moved (see Paging above).
+	ListingVersion(l Listing) (int64, error)
 
 	Var(name string) (string, bool, error)
 	Vars() (map[string]string, error)
