@@ -23,7 +23,7 @@ FUZZ_TARGETS := \
 	./internal/render:FuzzTableFits:10000x \
 	./internal/entra/expr:FuzzParse:40000x \
 	./internal/entra/expr:FuzzEval:40000x \
-	./internal/entra/tenant:FuzzJSONStream:30000x \
+	./internal/entra/tenant:FuzzJSONRead:30000x \
 	./internal/entra/tenant:FuzzNativeYAML:10000x \
 	./internal/entra/tenant:FuzzNativeJSON:30000x \
 	./internal/entra/tenant:FuzzGraph:20000x \

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"reflect"
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // Every loader takes any bytes and returns a snapshot or a *LoadError that
@@ -169,56 +172,66 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-// readJSONDocument reads a whole document through jsonStream the way the
+// readJSONDocument reads a whole document through jsonReader the way the
 // loaders do (the envelope by tokens, values whole) and converts it to
-// what encoding/json's Unmarshal into any gives.
-func readJSONDocument(data []byte) (any, error) {
-	s := newJSONStream(bytes.NewReader(data), "t.json")
+// what encoding/json's Unmarshal into any gives. It checks the line of
+// every value read against the lines counted in data.
+func readJSONDocument(t *testing.T, data []byte, r io.Reader) (any, error) {
+	s := newJSONReader(r, "t.json")
 	defer s.release()
+	checkLine := func(raw []byte, line int) {
+		start := s.dec.InputOffset() - int64(len(raw))
+		if want := 1 + bytes.Count(data[:start], []byte{'\n'}); line != want {
+			t.Fatalf("value at offset %d read at line %d, want %d, in %q", start, line, want, data)
+		}
+	}
 	read := func(path string) (any, error) {
-		t, err := s.token(path)
+		tok, err := s.token(path)
 		if err != nil {
 			return nil, err
 		}
-		switch t {
-		case json.Delim('{'):
+		switch tok.Kind() {
+		case '{':
 			m := map[string]any{}
 			for s.more() {
 				k, err := s.token(path)
 				if err != nil {
 					return nil, err
 				}
-				key, _ := k.(string)
+				key := k.String()
 				raw, line, err := s.element(path + "." + key)
 				if err != nil {
 					return nil, err
 				}
+				checkLine(raw, line)
 				m[key] = nodeValue(jsonNode(raw, line, jv{b: raw}))
 			}
 			if _, err := s.token(path); err != nil {
 				return nil, err
 			}
 			return m, nil
-		case json.Delim('['):
+		case '[':
 			a := []any{}
 			for i := 0; s.more(); i++ {
 				raw, line, err := s.elementAt(path, i)
 				if err != nil {
 					return nil, err
 				}
+				checkLine(raw, line)
 				a = append(a, nodeValue(jsonNode(raw, line, jv{b: raw})))
 			}
 			if _, err := s.token(path); err != nil {
 				return nil, err
 			}
 			return a, nil
-		case json.Delim('}'), json.Delim(']'):
-			return nil, errors.New("unexpected closer")
+		case '0':
+			return json.Number(tok.String()), nil
+		case '"':
+			return tok.String(), nil
+		case 't', 'f':
+			return tok.Bool(), nil
 		}
-		if n, ok := t.(json.Number); ok {
-			return json.Number(n), nil
-		}
-		return t, nil
+		return nil, nil
 	}
 	v, err := read("$")
 	if err != nil {
@@ -253,19 +266,25 @@ func nodeValue(n nnode) any {
 	return m
 }
 
-// FuzzJSONStream checks jsonStream against encoding/json: the same
-// documents are valid, and they read as the same values.
-func FuzzJSONStream(f *testing.F) {
+// FuzzJSONRead checks the loaders' JSON reading (jsontext's Decoder read
+// as the loaders read it, lineReader's lines and the jv walker) against
+// encoding/json and against jsontext reading the whole value at once: a
+// document is read when both accept it, as the same values; what only
+// encoding/json accepts is refused for its text (invalid UTF-8, a lone
+// surrogate) or a repeated key, which jsontext refuses and encoding/json
+// does not.
+func FuzzJSONRead(f *testing.F) {
 	for _, s := range []string{seedJSON, `{"value":[1,-0.5e+10,"a\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00",true,false,null,{},[]]}`,
-		`[1,]`, `{"a":1,}`, `{"a" 1}`, `"\ud800"`, "\"\xff\"", `01`, `1.`, `-`, `1e`, ` `, `{"a":[1,2}`, `[[[]]]`, `123`, "{\"a\":\n\t1}"} {
+		`[1,]`, `{"a":1,}`, `{"a" 1}`, `"\ud800"`, "\"\xff\"", `01`, `1.`, `-`, `1e`, ` `, `{"a":[1,2}`, `[[[]]]`, `123`, "{\"a\":\n\t1}",
+		`{"a":1,"a":2}`, `{"a\u0062":1,"ab":2}`, "[\n\"x\",\n\n{\"k\":\n[1,\n2]}\r\n]\n", "{}\n\n{}"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		got, err := readJSONDocument(data)
-		valid := json.Valid(data)
-		if (err == nil) != valid {
-			t.Fatalf("jsonStream error %v, json.Valid %v, for %q", err, valid, data)
+		got, err := readJSONDocument(t, data, bytes.NewReader(data))
+		if whole := jsontext.Value(data).IsValid(); (err == nil) != whole {
+			t.Fatalf("read error %v, jsontext.Value.IsValid %v, for %q", err, whole, data)
 		}
+		valid := json.Valid(data)
 		if err != nil {
 			var le *LoadError
 			if !errors.As(err, &le) || le.Source.File != "t.json" || le.Source.Line < 1 {
@@ -274,7 +293,19 @@ func FuzzJSONStream(f *testing.F) {
 			if n := bytes.Count(data, []byte{'\n'}) + 1; le.Source.Line > n {
 				t.Fatalf("error at line %d of a %d-line input", le.Source.Line, n)
 			}
+			var se *jsontext.SyntacticError
+			if errors.As(le.Err, &se) {
+				if want := 1 + bytes.Count(data[:min(se.ByteOffset, int64(len(data)))], []byte{'\n'}); le.Source.Line != want {
+					t.Fatalf("error %v at line %d, want %d (offset %d)", err, le.Source.Line, want, se.ByteOffset)
+				}
+			}
+			if valid && !strings.Contains(le.Msg, "given twice") && !strings.Contains(le.Msg, "UTF-8") && !strings.Contains(le.Msg, "surrogate") {
+				t.Fatalf("error %v for a document encoding/json reads, %q", err, data)
+			}
 			return
+		}
+		if !valid {
+			t.Fatalf("read %q, which encoding/json refuses", data)
 		}
 		dec := json.NewDecoder(bytes.NewReader(data))
 		dec.UseNumber()
@@ -288,27 +319,29 @@ func FuzzJSONStream(f *testing.F) {
 	})
 }
 
-// TestJSONStreamBuffering reads documents whose values straddle the read
-// buffer, one byte per Read.
-func TestJSONStreamBuffering(t *testing.T) {
-	doc := `{"value":[` + strings.Repeat(`{"id":"`+strings.Repeat("x", 100)+`","n":12345,"b":[true,false,null]},`, 2000) + `{}]}`
-	got, err := readJSONDocument([]byte(doc))
-	if err != nil {
-		t.Fatal(err)
+// TestJSONReaderBuffering reads documents whose values straddle the read
+// buffers, one byte per Read, and checks the lines.
+func TestJSONReaderBuffering(t *testing.T) {
+	doc := `{"value":[` + strings.Repeat(`{"id":"`+strings.Repeat("x", 100)+`","n":12345,`+"\n"+`"b":[true,false,null]},`+"\n", 2000) + `{}]}`
+	for _, r := range []io.Reader{strings.NewReader(doc), oneByteReader{strings.NewReader(doc)}} {
+		got, err := readJSONDocument(t, []byte(doc), r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want any
+		dec := json.NewDecoder(strings.NewReader(doc))
+		dec.UseNumber()
+		if err := dec.Decode(&want); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatal("documents differ")
+		}
 	}
-	var want any
-	dec := json.NewDecoder(strings.NewReader(doc))
-	dec.UseNumber()
-	if err := dec.Decode(&want); err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatal("documents differ")
-	}
-	s := newJSONStream(oneByteReader{strings.NewReader("{\n\"value\":\n[\n1,\n{\"a\":\n[2]}\n]\n}\n")}, "t.json")
+	s := newJSONReader(oneByteReader{strings.NewReader("{\n\"value\":\n[\n1,\n{\"a\":\n[2]}\n]\n}\n")}, "t.json")
 	defer s.release()
-	for _, want := range []any{json.Delim('{'), "value", json.Delim('[')} {
-		if tok, err := s.token("$"); err != nil || tok != want {
+	for _, want := range []jsontext.Kind{'{', '"', '['} {
+		if tok, err := s.token("$"); err != nil || tok.Kind() != want {
 			t.Fatalf("token %v %v, want %v", tok, err, want)
 		}
 	}

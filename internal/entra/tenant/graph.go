@@ -223,7 +223,7 @@ func readPageFile(fsys fs.FS, name, file string, prefixFor func(path string) int
 		return info, err
 	}
 	defer closeFn()
-	s := newJSONStream(r, file)
+	s := newJSONReader(r, file)
 	defer s.release()
 	t, err := s.token("$")
 	if err != nil {
@@ -249,15 +249,15 @@ func readPageFile(fsys fs.FS, name, file string, prefixFor func(path string) int
 		_, err := s.token(path)
 		return err
 	}
-	switch t {
-	case json.Delim('['):
+	switch t.Kind() {
+	case '[':
 		if err := elements("$"); err != nil {
 			return info, err
 		}
 		return info, s.end()
-	case json.Delim('{'):
+	case '{':
 	default:
-		return info, &LoadError{Source: Source{File: file, Line: 1}, Msg: fmt.Sprintf("want a Graph response page (an object with value), got %s", describeToken(t))}
+		return info, &LoadError{Source: Source{File: file, Line: 1}, Msg: fmt.Sprintf("want a Graph response page (an object with value), got %s", describeKind(t.Kind()))}
 	}
 	sawValue := false
 	for s.more() {
@@ -265,7 +265,7 @@ func readPageFile(fsys fs.FS, name, file string, prefixFor func(path string) int
 		if err != nil {
 			return info, err
 		}
-		key, _ := t.(string)
+		key := t.String()
 		switch key {
 		case "value":
 			sawValue = true
@@ -813,9 +813,9 @@ func peekContext(fsys fs.FS, name, file string) (string, error) {
 		return "", err
 	}
 	defer closeFn()
-	s := newJSONStream(r, file)
+	s := newJSONReader(r, file)
 	defer s.release()
-	if t, err := s.token("$"); err != nil || t != json.Delim('{') {
+	if t, err := s.token("$"); err != nil || t.Kind() != '{' {
 		return "", err
 	}
 	for s.more() {
@@ -823,7 +823,7 @@ func peekContext(fsys fs.FS, name, file string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		key, _ := t.(string)
+		key := t.String()
 		if key == "value" {
 			return "", nil
 		}

@@ -33,8 +33,16 @@ const usersCtx = `"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#u
 
 func graphExport() fstest.MapFS {
 	u := func(n int, extra string) string {
-		return fmt.Sprintf(`{"businessPhones":[],"displayName":"User %d","givenName":"U%d","jobTitle":null,"mail":"user%d@contoso.com","mobilePhone":null,"officeLocation":null,"preferredLanguage":null,"surname":"S%d","userPrincipalName":"user%d@contoso.com","id":%q%s}`,
-			n, n, n, n, n, gid(n), extra)
+		// Graph's default properties, less those extra gives: a key is given once.
+		var defaults []string
+		for _, d := range []string{`"businessPhones":[]`, fmt.Sprintf(`"displayName":"User %d"`, n), fmt.Sprintf(`"givenName":"U%d"`, n), `"jobTitle":null`,
+			fmt.Sprintf(`"mail":"user%d@contoso.com"`, n), `"mobilePhone":null`, `"officeLocation":null`, `"preferredLanguage":null`, fmt.Sprintf(`"surname":"S%d"`, n),
+			fmt.Sprintf(`"userPrincipalName":"user%d@contoso.com"`, n)} {
+			if key, _, _ := strings.Cut(d, ":"); !strings.Contains(extra, key+":") {
+				defaults = append(defaults, d)
+			}
+		}
+		return fmt.Sprintf(`{%s,"id":%q%s}`, strings.Join(defaults, ","), gid(n), extra)
 	}
 	members := func(ids ...int) string {
 		var ms []string
@@ -390,6 +398,13 @@ func TestGraphErrors(t *testing.T) {
 		{"assignment principal type", map[string]string{"assignments.json": `{"value":[{"principalId":"a","principalType":"Robot"}]}`}, "assignments.json", 1, "$.value[0].principalType", "unknown principalType"},
 		{"trailing data", map[string]string{"users.json": "{\"value\":[]}\n{\"value\":[]}"}, "users.json", 2, "", "after the end"},
 		{"user and group share an id", map[string]string{"users.json": `{"value":[{"id":"a"}]}`, "groups.json": `{"value":[{"id":"a"}]}`}, "groups.json", 1, "", "both a group and a user"},
+		{"a key given twice", map[string]string{"users.json": "{\"value\":[\n{\"id\":\"a\",\n\"mail\":\"a@x\",\n\"mail\":\"b@x\"}]}"}, "users.json", 4, "$.value[0]", `the key "mail" is given twice`},
+		{"value given twice", map[string]string{"users.json": `{"value":[],"value":[]}`}, "users.json", 1, "$", `the key "value" is given twice`},
+		{"not UTF-8", map[string]string{"users.json": "{\"value\":[\n{\"id\":\"a\",\n\"displayName\":\"Ren\xe9\"}]}"}, "users.json", 3, "$.value[0]", "invalid UTF-8"},
+		{"a lone surrogate", map[string]string{"users.json": `{"value":[{"id":"a","displayName":"\ud83d"}]}`}, "users.json", 1, "$.value[0]", "surrogate"},
+		{"bad JSON deep in a user", map[string]string{"users.json": "{\"value\":[\n{\"id\":\"a\"},\n{\"id\":\"b\",\n \"onPremisesExtensionAttributes\": {\n  \"extensionAttribute1\": tru\n }}]}"}, "users.json", 5, "$.value[1]", "in literal true"},
+		{"cut short", map[string]string{"users.json": "{\"value\":[\n{\"id\":\"a\"},\n{\"id\":"}, "users.json", 3, "", "ends in the middle"},
+		{"nothing after the key", map[string]string{"users.json": "{\"value\""}, "users.json", 1, "", "ends in the middle"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := tenant.LoadFS(graphFS(c.files), ".")
@@ -445,6 +460,21 @@ func TestGraphFindings(t *testing.T) {
 	tn := loadGraph(t, map[string]string{"users.json": users, "deletedItems.json": `{"value":[{"id":"` + gid(1) + `","userPrincipalName":"a@x"}]}`})
 	if u, _ := tn.FindUser("a@x"); !u.SoftDeleted() {
 		t.Error("deleted-and-live user is not soft-deleted")
+	}
+}
+
+// A file that is not UTF-8 (an export re-saved in another encoding) is
+// refused with a hint that says so, not read with U+FFFD in its names.
+func TestGraphTextErrorHints(t *testing.T) {
+	for _, data := range []string{"{\"value\":[{\"id\":\"a\",\"displayName\":\"Ren\xe9\"}]}", `{"value":[{"id":"a","displayName":"\udc00"}]}`} {
+		le := loadErr(t, "users.json", data)
+		if !strings.Contains(le.Hint, "save the file as UTF-8") {
+			t.Errorf("%q: hint %q", data, le.Hint)
+		}
+	}
+	le := loadErr(t, "users.json", `{"value":[{"id":"a","displayName":"x",}]}`)
+	if strings.Contains(le.Hint, "UTF-8") {
+		t.Errorf("syntax error with the UTF-8 hint: %q", le.Hint)
 	}
 }
 

@@ -2,14 +2,14 @@ package tenant
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
-// jv is one value inside an element that jsonStream has validated, and
+// jv is one value inside an element that jsontext's Decoder has validated, and
 // its offset in the element (for lines).
 type jv struct {
 	b   []byte
@@ -46,15 +46,17 @@ func (v jv) str() (string, bool) {
 	if !v.isString() {
 		return "", false
 	}
+	// jsontext validated the element, UTF-8 included: without escapes the
+	// bytes are the string.
 	inner := v.b[1 : len(v.b)-1]
-	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+	if bytes.IndexByte(inner, '\\') < 0 {
 		return string(inner), true
 	}
-	var s string
-	if err := json.Unmarshal(v.b, &s); err != nil {
+	s, err := jsontext.AppendUnquote(nil, v.b)
+	if err != nil {
 		return "", false
 	}
-	return s, true
+	return string(s), true
 }
 
 // strIn is str that shares short values through n's value table, without
@@ -154,7 +156,7 @@ func (v jv) fields(fn func(key []byte, val jv) error) error {
 	for i < len(b) && b[i] != '}' {
 		kend := stringEnd(b, i)
 		key := b[i+1 : kend-1]
-		if bytes.IndexByte(key, '\\') >= 0 || !utf8.Valid(key) {
+		if bytes.IndexByte(key, '\\') >= 0 {
 			s, _ := jv{b: b[i:kend]}.str()
 			key = []byte(s)
 		}

@@ -3,7 +3,6 @@ package tenant
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +15,8 @@ import (
 	"strings"
 	"testing/fstest"
 	"unicode/utf16"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // pathHint is what --tenant accepts, for errors about the path itself.
@@ -166,10 +167,13 @@ func sniff(head []byte, file string) (sniffed, error) {
 	case '[':
 		return sniffGraphJSON, nil
 	case '{':
-		dec := json.NewDecoder(bytes.NewReader(trimmed))
-		dec.Token()
-		t, err := dec.Token()
-		key, _ := t.(string)
+		dec := jsontext.NewDecoder(bytes.NewReader(trimmed), jsonOptions...)
+		dec.ReadToken()
+		t, err := dec.ReadToken()
+		var key string
+		if t.Kind() == '"' {
+			key = t.String()
+		}
 		switch {
 		case err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF):
 			return sniffGraphJSON, nil // the loader reports the syntax error with its line
@@ -177,7 +181,7 @@ func sniff(head []byte, file string) (sniffed, error) {
 			return sniffNativeJSON, nil
 		case key == "value" || key == "error" || strings.HasPrefix(key, "@odata"):
 			return sniffGraphJSON, nil
-		case key == "" && t == json.Delim('}'):
+		case err == nil && t.Kind() == '}':
 			return sniffNativeJSON, nil
 		}
 		return 0, &LoadError{Source: Source{File: file, Line: 1}, Msg: fmt.Sprintf("a JSON object whose first key is %q is neither a miscim snapshot nor a Graph page", key),

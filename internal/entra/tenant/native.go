@@ -2,7 +2,6 @@ package tenant
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -601,7 +600,7 @@ func (l *nativeLoader) assignment(i int, n *nnode) error {
 // element at a time.
 func loadNativeJSON(b *builder, r io.Reader, file string) error {
 	l := &nativeLoader{b: b, file: file, fid: b.srcs.file(file)}
-	s := newJSONStream(r, file)
+	s := newJSONReader(r, file)
 	defer s.release()
 	if err := s.expectDelim('{', "$", "an object"); err != nil {
 		return err
@@ -611,13 +610,13 @@ func loadNativeJSON(b *builder, r io.Reader, file string) error {
 		if err != nil {
 			return err
 		}
-		key, _ := t.(string)
+		key := t.String()
 		path := "$." + key
 		if !slices.Contains(nativeTopKeys, key) {
-			return &LoadError{Source: Source{File: file, Line: s.line, Path: path}, Msg: fmt.Sprintf("unknown key %q", key),
+			return &LoadError{Source: Source{File: file, Line: s.line(), Path: path}, Msg: fmt.Sprintf("unknown key %q", key),
 				Hint: "a snapshot has the keys " + strings.Join(nativeTopKeys, ", ")}
 		}
-		if key != "users" && key != "groups" && key != "assignments" {
+		if key != "users" && key != "groups" && key != "assignments" || s.dec.PeekKind() == 'n' {
 			raw, line, err := s.element(path)
 			if err != nil {
 				return err
@@ -630,15 +629,8 @@ func loadNativeJSON(b *builder, r io.Reader, file string) error {
 			}
 			continue
 		}
-		t, err = s.token(path)
-		if err != nil {
+		if err := s.expectDelim('[', path, "a list"); err != nil {
 			return err
-		}
-		if t == nil {
-			continue
-		}
-		if d, ok := t.(json.Delim); !ok || d != '[' {
-			return &LoadError{Source: Source{File: file, Line: s.line, Path: path}, Msg: fmt.Sprintf("want a list, got %s", describeToken(t))}
 		}
 		l.section(key)
 		for i := 0; s.more(); i++ {

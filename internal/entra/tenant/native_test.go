@@ -291,6 +291,9 @@ func TestNativeErrors(t *testing.T) {
 		{"json trailing data", "t.json", "{\"users\": []}\n{}", 2, "", "after the end"},
 		{"json unknown top key", "t.json", "{\"users\": [], \"people\": []}", 1, "$.people", `unknown key "people"`},
 		{"json top not an object", "t.json", "{\"format\": 1}", 1, "$.format", "unknown snapshot format"},
+		{"json key given twice", "t.json", "{\"users\": [\n{\"objectId\": \"u1\",\n\"attributes\": {\"a\": 1,\n\"a\": 2}}]}", 4, "$.users[0]", `the key "a" is given twice`},
+		{"json not UTF-8", "t.json", "{\"users\": [\n{\"objectId\": \"u1\", \"displayName\": \"Ren\xe9\"}]}", 2, "$.users[0]", "invalid UTF-8"},
+		{"json users not a list", "t.json", "{\"users\":\n{}}", 2, "$.users", "want a list, got an object"},
 	})
 }
 
