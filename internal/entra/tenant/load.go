@@ -13,7 +13,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"testing/fstest"
 	"unicode/utf16"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -69,7 +68,7 @@ func LoadFS(fsys fs.FS, name string) (*Tenant, error) {
 // snapshot, a Graph page or a CSV file). Tests of other packages build
 // tenants with it.
 func Parse(name string, data []byte) (*Tenant, error) {
-	return LoadFS(fstest.MapFS{name: &fstest.MapFile{Data: data}}, name)
+	return LoadFS(oneFileFS{name: name, data: data}, name)
 }
 
 func load(fsys fs.FS, name, display string, disp func(string) string) (*Tenant, error) {
