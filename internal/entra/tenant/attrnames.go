@@ -1,6 +1,7 @@
 package tenant
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -50,11 +51,17 @@ var extensionAttributeNames = func() [maxExtensionAttribute]string {
 	return a
 }()
 
-// UserAttributes are the Entra source-attribute names of users that
+// UserAttributes returns the Entra source-attribute names of users that
 // miscim knows (docs/tenant.md, "Attribute names"): loaders translate
 // Graph and CSV spellings into them. Users may carry others under the
-// names their export used.
-var UserAttributes = append([]string{
+// names their export used. The slice is the caller's own copy.
+func UserAttributes() []string { return slices.Clone(userAttributes) }
+
+// GroupAttributes returns the Entra source-attribute names of groups
+// that miscim knows, in a slice of the caller's own.
+func GroupAttributes() []string { return slices.Clone(groupAttributes) }
+
+var userAttributes = append([]string{
 	attrObjectID, attrUPN, attrDisplayName, attrGivenName, attrSurname, attrMail, attrMailNickname,
 	attrOtherMails, attrAccountEnabled, "userType", "department", "jobTitle", "companyName",
 	"employeeId", "employeeType", "employeeHireDate", "usageLocation", "preferredLanguage",
@@ -65,9 +72,7 @@ var UserAttributes = append([]string{
 	"onPremisesSyncEnabled", "ageGroup", "consentProvidedForMinor", "legalAgeGroupClassification",
 }, extensionAttributeNames[:]...)
 
-// GroupAttributes are the Entra source-attribute names of groups that
-// miscim knows.
-var GroupAttributes = []string{
+var groupAttributes = []string{
 	attrObjectID, attrDisplayName, attrDescription, attrMail, attrMailNickname, "mailEnabled",
 	"securityEnabled", "groupTypes", "visibility", "classification", "createdDateTime",
 	"isAssignableToRole", "membershipRule", "onPremisesSyncEnabled", "onPremisesSamAccountName",
@@ -121,10 +126,10 @@ var multiValued = map[string]bool{attrOtherMails: true, attrProxyAddresses: true
 // canonicalUser and canonicalGroup find a known name case-insensitively.
 var canonicalUser, canonicalGroup = func() (map[string]string, map[string]string) {
 	u, g := map[string]string{}, map[string]string{}
-	for _, n := range UserAttributes {
+	for _, n := range userAttributes {
 		u[strings.ToLower(n)] = n
 	}
-	for _, n := range GroupAttributes {
+	for _, n := range groupAttributes {
 		g[strings.ToLower(n)] = n
 	}
 	return u, g

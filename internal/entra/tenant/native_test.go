@@ -374,3 +374,22 @@ func TestNativeContents(t *testing.T) {
 		}
 	}
 }
+
+// The known attribute names are the package's: a caller that changes the
+// list it got changes nothing for the next caller.
+func TestAttributeNamesAreCopies(t *testing.T) {
+	for _, list := range []func() []string{tenant.UserAttributes, tenant.GroupAttributes} {
+		got := list()
+		if !slices.Contains(got, "objectId") || !slices.Contains(got, "displayName") {
+			t.Fatalf("names %v", got)
+		}
+		want := slices.Clone(got)
+		got[0] = "changed"
+		if again := list(); !slices.Equal(again, want) {
+			t.Errorf("after changing a returned list: %v, want %v", again, want)
+		}
+	}
+	if u := tenant.UserAttributes(); !slices.Contains(u, "extensionAttribute15") || slices.Contains(u, "securityEnabled") {
+		t.Errorf("user attributes %v", u)
+	}
+}
