@@ -15,6 +15,14 @@
 // process that reads every file of the export and checks it with
 // encoding/json's json.Valid, building nothing; the ratio of the two says
 // what the snapshot costs beyond one pass of Go's own JSON scanner.
+//
+// To compare two versions of the loader in one run, build tenantload from
+// the other version and name it with -against: each run then also loads
+// the export with that binary, right after the load measured, and the
+// medians of both are printed side by side.
+//
+//	git stash && go build -o /tmp/tenantload-before ./cmd/tenantload && git stash pop
+//	go run ./cmd/tenantload -against /tmp/tenantload-before
 package main
 
 import (
@@ -45,6 +53,7 @@ func main() {
 	maxRSS := flag.Int("target-rss-mb", 300, "target for the median peak RSS, MB")
 	load := flag.String("load", "", "internal: load this export once and report")
 	validate := flag.String("validate", "", "internal: read and json.Valid every file of this export once and report")
+	against := flag.String("against", "", "another build of tenantload to compare with: each run also loads the export with it")
 	flag.Parse()
 	if *validate != "" {
 		if err := validateOnce(*validate); err != nil {
@@ -60,7 +69,7 @@ func main() {
 		}
 		return
 	}
-	code, err := run(*users, *groups, *memberships, *runs, *dir, *maxTime, *maxRSS)
+	code, err := run(*users, *groups, *memberships, *runs, *dir, *against, *maxTime, *maxRSS)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "tenantload:", err)
 		os.Exit(1)
@@ -136,6 +145,7 @@ type result struct {
 	wall, cpu, baseline        time.Duration
 	rssMB, heapMB              float64
 	users, groups, memberships int
+	other                      *result // the load by -against's binary
 }
 
 // child runs one measured process and reads its report.
@@ -165,7 +175,7 @@ func child(self string, args ...string) (result, error) {
 	}, nil
 }
 
-func run(users, groups, memberships, runs int, dir string, maxTime time.Duration, maxRSS int) (int, error) {
+func run(users, groups, memberships, runs int, dir, against string, maxTime time.Duration, maxRSS int) (int, error) {
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "tenantload-")
 		if err != nil {
@@ -188,14 +198,33 @@ func run(users, groups, memberships, runs int, dir string, maxTime time.Duration
 		return 0, err
 	}
 	var rs []result
-	fmt.Printf("%-4s %10s %10s %10s %10s %14s\n", "run", "wall", "cpu", "peak RSS", "live heap", "baseline wall")
+	fmt.Printf("%-8s %10s %10s %10s %10s %14s\n", "run", "wall", "cpu", "peak RSS", "live heap", "baseline wall")
+	row := func(name string, r result, baseline string) {
+		fmt.Printf("%-8s %10s %10s %7.0f MB %7.0f MB %14s\n", name, r.wall.Round(time.Millisecond), r.cpu.Round(time.Millisecond), r.rssMB, r.heapMB, baseline)
+	}
+	check := func(r result, what string, i int) error {
+		if r.users != users || r.groups != groups || r.memberships != memberships {
+			return fmt.Errorf("%s run %d read %d users, %d groups, %d memberships", what, i+1, r.users, r.groups, r.memberships)
+		}
+		return nil
+	}
 	for i := range runs {
 		r, err := child(self, "-load", export)
 		if err != nil {
 			return 0, fmt.Errorf("load run %d: %w", i+1, err)
 		}
-		if r.users != users || r.groups != groups || r.memberships != memberships {
-			return 0, fmt.Errorf("load run %d read %d users, %d groups, %d memberships", i+1, r.users, r.groups, r.memberships)
+		if err := check(r, "load", i); err != nil {
+			return 0, err
+		}
+		if against != "" {
+			o, err := child(against, "-load", export)
+			if err != nil {
+				return 0, fmt.Errorf("load run %d by %s: %w", i+1, against, err)
+			}
+			if err := check(o, "-against load", i); err != nil {
+				return 0, err
+			}
+			r.other = &o
 		}
 		base, err := child(self, "-validate", export)
 		if err != nil {
@@ -203,7 +232,10 @@ func run(users, groups, memberships, runs int, dir string, maxTime time.Duration
 		}
 		r.baseline = base.wall
 		rs = append(rs, r)
-		fmt.Printf("%-4d %10s %10s %7.0f MB %7.0f MB %14s\n", i+1, r.wall.Round(time.Millisecond), r.cpu.Round(time.Millisecond), r.rssMB, r.heapMB, r.baseline.Round(time.Millisecond))
+		row(strconv.Itoa(i+1), r, r.baseline.Round(time.Millisecond).String())
+		if r.other != nil {
+			row("  against", *r.other, "")
+		}
 	}
 	med := func(get func(result) float64) float64 {
 		vs := make([]float64, len(rs))
@@ -219,6 +251,13 @@ func run(users, groups, memberships, runs int, dir string, maxTime time.Duration
 	base := time.Duration(med(func(r result) float64 { return float64(r.baseline) }))
 	fmt.Printf("median: wall %s (target < %s), cpu %s, peak RSS %.0f MB (target < %d MB)\n",
 		wall.Round(time.Millisecond), maxTime, cpu.Round(time.Millisecond), rss, maxRSS)
+	if against != "" {
+		owall := time.Duration(med(func(r result) float64 { return float64(r.other.wall) }))
+		ocpu := time.Duration(med(func(r result) float64 { return float64(r.other.cpu) }))
+		orss := med(func(r result) float64 { return r.other.rssMB })
+		fmt.Printf("against %s: median wall %s, cpu %s, peak RSS %.0f MB; this / against: wall %.2f, cpu %.2f, peak RSS %.2f\n",
+			against, owall.Round(time.Millisecond), ocpu.Round(time.Millisecond), orss, float64(wall)/float64(owall), float64(cpu)/float64(ocpu), rss/orss)
+	}
 	fmt.Printf("baseline (read + json.Valid of every file): wall %s; load / baseline = %.2f; load average %s\n",
 		base.Round(time.Millisecond), float64(wall)/float64(base), loadAverage())
 	code := 0
