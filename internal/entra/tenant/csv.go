@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // A CSV tenant is a directory of the files Entra's admin center and
@@ -279,8 +280,35 @@ func openCSV(fsys fs.FS, name, file string) (*csvFile, error) {
 		closeFn()
 		return nil, f.csvErr(err)
 	}
+	if err := f.checkText(rec, f.lineOff+1); err != nil {
+		closeFn()
+		return nil, err
+	}
 	f.header = slices.Clone(rec)
 	return f, nil
+}
+
+// checkText refuses a row with bytes that are not UTF-8 (after a UTF-16
+// file was converted): kept as they are, they would reach the SCIM
+// requests as text no endpoint accepts, and turned into U+FFFD they would
+// be mangled data, as the JSON loader says too.
+func (f *csvFile) checkText(rec []string, line int) error {
+	for i, c := range rec {
+		if utf8.ValidString(c) {
+			continue
+		}
+		off := 0
+		for off < len(c) {
+			r, n := utf8.DecodeRuneInString(c[off:])
+			if r == utf8.RuneError && n <= 1 {
+				break
+			}
+			off += n
+		}
+		return &LoadError{Source: Source{File: f.file, Line: line}, Msg: fmt.Sprintf("column %d is not UTF-8 text (byte %d of the cell)", i+1, off),
+			Hint: "save the file as UTF-8 (the portal's download is UTF-8; Excel's \"CSV UTF-8\" keeps it so)"}
+	}
+	return nil
 }
 
 func (f *csvFile) csvErr(err error) error {
@@ -318,6 +346,9 @@ func (f *csvFile) rows(fn func(rec []string, line int) error) error {
 		}
 		if blank {
 			continue
+		}
+		if err := f.checkText(rec, line); err != nil {
+			return err
 		}
 		if len(rec) > len(f.header) {
 			for _, extra := range rec[len(f.header):] {

@@ -329,6 +329,8 @@ func TestCSVErrors(t *testing.T) {
 	}{
 		{"bare quote", map[string]string{"u.csv": "id,userPrincipalName\nu1,a\"b@x\n"}, "u.csv", 2, "not valid CSV"},
 		{"unterminated quote", map[string]string{"u.csv": "id,userPrincipalName\nu1,\"a@x\n"}, "u.csv", 2, "not valid CSV"},
+		{"cell not UTF-8", map[string]string{"u.csv": "id,userPrincipalName,displayName\nu1,a@x,Ren\xe9\n"}, "u.csv", 2, "column 3 is not UTF-8 text (byte 3 of the cell)"},
+		{"header not UTF-8", map[string]string{"u.csv": "id,userPrincipalName,Nam\xe9\nu1,a@x,R\n"}, "u.csv", 1, "column 3 is not UTF-8"},
 		{"too many fields", map[string]string{"u.csv": "id,userPrincipalName\nu1,a@x,extra\n"}, "u.csv", 2, "row has 3 fields"},
 		{"accountEnabled not a boolean", map[string]string{"u.csv": "id,userPrincipalName,accountEnabled\nu1,a@x,maybe\n"}, "u.csv", 2, `column "accountEnabled": "maybe" is not a boolean`},
 		{"bad deletedDateTime", map[string]string{"u.csv": "id,userPrincipalName,deletedDateTime\nu1,a@x,monday\n"}, "u.csv", 2, "not a date-time"},

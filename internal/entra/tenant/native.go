@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
@@ -690,6 +691,9 @@ func jsonNode(raw []byte, line int, v jv) nnode {
 // loadNativeYAML reads a native YAML snapshot with goccy/go-yaml's parser,
 // which keeps every node's line for error messages.
 func loadNativeYAML(b *builder, data []byte, file string) error {
+	if err := checkUTF8(data, file); err != nil {
+		return err
+	}
 	root, err := parseYAMLDoc(data, file)
 	if err != nil {
 		return err
@@ -738,6 +742,28 @@ func yamlError(err error, file string) error {
 		return &LoadError{Source: src, Msg: "not valid YAML: " + ye.GetMessage(), Err: err}
 	}
 	return &LoadError{Source: Source{File: file}, Msg: "not valid YAML: " + firstLineOf(err.Error()), Err: err}
+}
+
+// checkUTF8 refuses a YAML snapshot with bytes that are not UTF-8: the
+// YAML parser would turn them into U+FFFD, silently changing a value
+// (YAML 1.2 §5.2 allows only Unicode encodings).
+func checkUTF8(data []byte, file string) error {
+	if utf8.Valid(data) {
+		return nil
+	}
+	line, off := 1, 0
+	for off < len(data) {
+		r, n := utf8.DecodeRune(data[off:])
+		if r == utf8.RuneError && n <= 1 {
+			break
+		}
+		if data[off] == '\n' {
+			line++
+		}
+		off += n
+	}
+	return &LoadError{Source: Source{File: file, Line: line}, Msg: fmt.Sprintf("not UTF-8 text at byte %d", off),
+		Hint: "save the file as UTF-8"}
 }
 
 func firstLineOf(s string) string {

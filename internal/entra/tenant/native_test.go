@@ -294,6 +294,7 @@ func TestNativeErrors(t *testing.T) {
 		{"json key given twice", "t.json", "{\"users\": [\n{\"objectId\": \"u1\",\n\"attributes\": {\"a\": 1,\n\"a\": 2}}]}", 4, "$.users[0]", `the key "a" is given twice`},
 		{"json not UTF-8", "t.json", "{\"users\": [\n{\"objectId\": \"u1\", \"displayName\": \"Ren\xe9\"}]}", 2, "$.users[0]", "invalid UTF-8"},
 		{"json users not a list", "t.json", "{\"users\":\n{}}", 2, "$.users", "want a list, got an object"},
+		{"yaml not UTF-8", "t.yaml", users + "    displayName: Ren\xe9\n", 3, "", "not UTF-8 text at byte 44"},
 	})
 }
 
