@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,6 +42,9 @@ type Options struct {
 	Quiet          bool
 	MaxBodyBytes   int64
 	ShutdownWindow time.Duration
+	// PprofAddr, when set, serves Go's profiler (net/http/pprof) on this
+	// loopback address; cmd/loadgen profiles serve under load with it.
+	PprofAddr string
 }
 
 // NewCmdServe returns the serve command.
@@ -118,6 +122,8 @@ $XDG_STATE_HOME/miscim/scim-log).`,
 	fl.StringVar(&opts.Sync, "sync", "full", "SQLite synchronous mode: full (survives power loss) or normal (survives a crash, faster)")
 	fl.BoolVar(&opts.Quiet, "quiet", false, "no access log on stderr")
 	fl.Int64Var(&opts.MaxBodyBytes, "max-body", 1<<20, "largest request body in bytes (larger: 413)")
+	fl.StringVar(&opts.PprofAddr, "pprof-addr", "", "serve Go's profiler on this loopback address (for performance work; docs/performance.md)")
+	_ = fl.MarkHidden("pprof-addr")
 	_ = cmd.MarkFlagFilename("tls-cert", "pem", "crt")
 	_ = cmd.MarkFlagFilename("tls-key", "pem", "key")
 	_ = cmd.MarkFlagFilename("admin-token-file")
@@ -157,6 +163,14 @@ func serveRun(ctx context.Context, opts *Options) error {
 		Version:      build.Get().Version,
 	})
 	defer srv.Close()
+
+	if opts.PprofAddr != "" {
+		_, stop, err := servePprof(opts.PprofAddr)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 
 	ln, err := net.Listen("tcp", opts.Addr)
 	if err != nil {
@@ -213,6 +227,28 @@ func serveRun(ctx context.Context, opts *Options) error {
 		_ = os.Remove(opts.ReadyFile)
 	}
 	return nil
+}
+
+// servePprof serves net/http/pprof on addr, which must be a loopback
+// address: profiles show the process's internals and nothing guards them.
+func servePprof(addr string) (bound string, stop func(), err error) {
+	host, _, err := net.SplitHostPort(addr)
+	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+		return "", nil, &cmdutil.InputError{Err: fmt.Errorf("--pprof-addr %q must be a loopback address such as 127.0.0.1:6060", addr)}
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", nil, &cmdutil.InputError{Err: fmt.Errorf("listen on --pprof-addr %s: %w", addr, err)}
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = hs.Serve(ln) }()
+	return ln.Addr().String(), func() { _ = hs.Close() }, nil
 }
 
 // displayAddr turns a listener address into host:port a client can dial

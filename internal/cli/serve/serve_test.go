@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -153,5 +154,29 @@ func TestServeReportsTheSynchronousModeInForce(t *testing.T) {
 				t.Errorf("--sync %s: stderr %q does not report %s", tt.flag, errOut, tt.want)
 			}
 		})
+	}
+}
+
+// TestPprofAddr: --pprof-addr serves Go's profiler on a loopback address
+// and refuses any other, since nothing guards it.
+func TestPprofAddr(t *testing.T) {
+	for _, addr := range []string{":6060", "0.0.0.0:6060", "192.0.2.1:6060", "localhost"} {
+		if _, _, err := servePprof(addr); err == nil || !strings.Contains(err.Error(), "loopback") {
+			t.Errorf("servePprof(%q) = %v, want a loopback error", addr, err)
+		}
+	}
+	addr, stop, err := servePprof("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	resp, err := http.Get("http://" + addr + "/debug/pprof/allocs?debug=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || !strings.Contains(string(b), "heap profile") {
+		t.Fatalf("GET /debug/pprof/allocs: %d %.200s", resp.StatusCode, b)
 	}
 }
