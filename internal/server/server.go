@@ -187,16 +187,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.metrics.observe(method, res, status, dur)
-	s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
-		slog.String("method", r.Method),
-		slog.String("path", r.URL.RequestURI()),
-		slog.Int("status", status),
-		slog.Float64("duration_ms", float64(dur.Microseconds())/1000),
-		slog.Int64("bytes", rec.bytes),
-		slog.String("request_id", id),
-		slog.String("remote", r.RemoteAddr),
-		slog.String("user", c.who.UserName),
-	)
+	if s.log.Enabled(r.Context(), slog.LevelInfo) { // spare building the record
+		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("method", r.Method),
+			slog.String("path", r.URL.RequestURI()),
+			slog.Int("status", status),
+			slog.Float64("duration_ms", float64(dur.Microseconds())/1000),
+			slog.Int64("bytes", rec.bytes),
+			slog.String("request_id", id),
+			slog.String("remote", r.RemoteAddr),
+			slog.String("user", c.who.UserName),
+		)
+	}
 	if logging {
 		s.writeRequestLog(c, status, dur)
 	}
