@@ -121,12 +121,12 @@ func run(cfg config, out io.Writer) (int, error) {
 		return 0, err
 	}
 
-	memURL, stopMem, err := start(dir, "trivial", self, "-serve-trivial")
+	memURL, memPID, stopMem, err := start(dir, "trivial", self, "-serve-trivial")
 	if err != nil {
 		return 0, err
 	}
 	defer stopMem()
-	durURL, stopDur, err := start(dir, "durable", self, "-serve-trivial", "-journal", filepath.Join(dir, "trivial.journal"))
+	durURL, durPID, stopDur, err := start(dir, "durable", self, "-serve-trivial", "-journal", filepath.Join(dir, "trivial.journal"))
 	if err != nil {
 		return 0, err
 	}
@@ -141,7 +141,7 @@ func run(cfg config, out io.Writer) (int, error) {
 		}
 		serveArgs = append(serveArgs, "--pprof-addr", pprofAddr)
 	}
-	serveURL, stopServe, err := start(dir, "serve", cfg.miscim, serveArgs...)
+	serveURL, servePID, stopServe, err := start(dir, "serve", cfg.miscim, serveArgs...)
 	if err != nil {
 		return 0, err
 	}
@@ -156,7 +156,7 @@ func run(cfg config, out io.Writer) (int, error) {
 		return 0, fmt.Errorf("measure fdatasync: %w", err)
 	}
 
-	mem, dur, srv := newDriver(memURL, token, cfg.clients), newDriver(durURL, token, cfg.clients), newDriver(serveURL, token, cfg.clients)
+	mem, dur, srv := newDriver(memURL, memPID, cfg.clients), newDriver(durURL, durPID, cfg.clients), newDriver(serveURL, servePID, cfg.clients)
 	defer mem.close()
 	defer dur.close()
 	defer srv.close()
@@ -289,21 +289,22 @@ func shortName(run string) string {
 	return "x"
 }
 
-// start runs a server process and waits for its ready file.
-func start(dir, name, bin string, args ...string) (string, func(), error) {
+// start runs a server process and waits for its ready file. It returns the
+// URL the server wrote there, its process id and how to stop it.
+func start(dir, name, bin string, args ...string) (string, int, func(), error) {
 	ready := filepath.Join(dir, name+".ready")
 	cmd := exec.Command(bin, append(args, "--ready-file", ready)...)
 	cmd.Env = append(os.Environ(), "NO_COLOR=1", "XDG_STATE_HOME="+dir)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
-		return "", nil, fmt.Errorf("start %s: %w", name, err)
+		return "", 0, nil, fmt.Errorf("start %s: %w", name, err)
 	}
 	stop := func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() }
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		if b, err := os.ReadFile(ready); err == nil && len(bytes.TrimSpace(b)) > 0 {
-			return strings.TrimSpace(string(b)), stop, nil
+			return strings.TrimSpace(string(b)), cmd.Process.Pid, stop, nil
 		}
 		if cmd.ProcessState != nil {
 			break
@@ -311,7 +312,7 @@ func start(dir, name, bin string, args ...string) (string, func(), error) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	stop()
-	return "", nil, fmt.Errorf("%s did not become ready: %s", name, stderr.String())
+	return "", 0, nil, fmt.Errorf("%s did not become ready: %s", name, stderr.String())
 }
 
 func setLogger(base, value string) error {

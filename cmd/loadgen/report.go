@@ -134,10 +134,11 @@ func judge(rounds []round) verdict {
 func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/1e6) }
 
 func printRound(out io.Writer, r round, verbose bool) {
-	fmt.Fprintf(out, "  %-38s %8s %7s %9s %9s\n", "run", "req/s", "errors", "p50", "p99")
+	fmt.Fprintf(out, "  %-38s %8s %7s %9s %9s %11s %11s\n", "run", "req/s", "errors", "p50", "p99", "server CPU", "client CPU")
 	for _, name := range runOrder {
 		res := r.runs[name]
-		fmt.Fprintf(out, "  %-38s %8.0f %7d %9s %9s\n", name, res.rps(), res.errors, ms(res.p50), ms(res.p99))
+		fmt.Fprintf(out, "  %-38s %8.0f %7d %9s %9s %9.0fµs %9.0fµs\n", name, res.rps(), res.errors, ms(res.p50), ms(res.p99),
+			float64(res.cpuPerRequest(res.serverCPU))/1e3, float64(res.cpuPerRequest(res.clientCPU))/1e3)
 		if verbose {
 			for _, op := range []string{"GET filter", "GET id", "POST", "PATCH", "DELETE"} {
 				if l, ok := res.byOp[op]; ok {
@@ -146,6 +147,7 @@ func printRound(out io.Writer, r round, verbose bool) {
 			}
 		}
 	}
+	fmt.Fprintln(out, "  (CPU: per request, of the server process and of the load generator)")
 	fmt.Fprintf(out, "  request log: %d records written for %d requests\n", r.logged, r.runs[mixedServeLog].requests)
 }
 

@@ -1,13 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,6 +25,17 @@ type result struct {
 	p50, p99 time.Duration
 	firstErr string
 	byOp     map[string][2]time.Duration // p50 and p99 per kind of request
+	// CPU time the server process and the load generator used in the
+	// run; 0 when the system does not say.
+	serverCPU, clientCPU time.Duration
+}
+
+// cpuPerRequest is what one request cost a process, in CPU time.
+func (r result) cpuPerRequest(cpu time.Duration) time.Duration {
+	if r.requests == 0 {
+		return 0
+	}
+	return cpu / time.Duration(r.requests)
 }
 
 // latencies collects one client's request times, in all and per kind of
@@ -56,15 +70,16 @@ func (r result) rps() float64 {
 // driver sends requests to one server and records their latencies.
 type driver struct {
 	base, token string
+	pid         int // the server's process
 	hc          *http.Client
 	errs        atomic.Int64
 	errMu       sync.Mutex
 	firstErr    string
 }
 
-func newDriver(base, token string, clients int) *driver {
+func newDriver(base string, pid, clients int) *driver {
 	tr := &http.Transport{MaxIdleConns: clients * 2, MaxIdleConnsPerHost: clients * 2}
-	return &driver{base: base, token: token, hc: &http.Client{Transport: tr, Timeout: 60 * time.Second}}
+	return &driver{base: base, token: token, pid: pid, hc: &http.Client{Transport: tr, Timeout: 60 * time.Second}}
 }
 
 func (d *driver) close() { d.hc.Transport.(*http.Transport).CloseIdleConnections() }
@@ -193,6 +208,7 @@ func measure(d *driver, dur time.Duration, clients int, client func(ctx context.
 	var mu sync.Mutex
 	total := latencies{byOp: map[string][]time.Duration{}}
 	var wg sync.WaitGroup
+	srv0, cli0 := processCPU(d.pid), processCPU(os.Getpid())
 	start := time.Now()
 	for c := 0; c < clients; c++ {
 		wg.Go(func() {
@@ -209,11 +225,39 @@ func measure(d *driver, dur time.Duration, clients int, client func(ctx context.
 	wg.Wait()
 	r := result{requests: int64(len(total.all)), errors: d.errs.Load(), elapsed: time.Since(start), firstErr: d.firstErr,
 		byOp: map[string][2]time.Duration{}}
+	if srv1, cli1 := processCPU(d.pid), processCPU(os.Getpid()); srv0 >= 0 && cli0 >= 0 {
+		r.serverCPU, r.clientCPU = srv1-srv0, cli1-cli0
+	}
 	r.p50, r.p99 = percentile(total.all, 50), percentile(total.all, 99)
 	for op, l := range total.byOp {
 		r.byOp[op] = [2]time.Duration{percentile(l, 50), percentile(l, 99)}
 	}
 	return r
+}
+
+// processCPU returns the user and system CPU time a process has used, from
+// /proc (Linux; clock ticks of 10ms), or -1 when it cannot tell.
+func processCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return -1
+	}
+	// The command name, in parentheses, may hold spaces: fields count
+	// from the last ')'. utime and stime are fields 14 and 15.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return -1
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return -1
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return -1
+	}
+	return time.Duration(ut+st) * 10 * time.Millisecond
 }
 
 // percentile returns the p-th percentile (nearest rank) of lat, sorting it.

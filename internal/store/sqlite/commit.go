@@ -2,24 +2,38 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
+	"sync/atomic"
 
 	"github.com/miscim/miscim/internal/store"
 )
 
-// Group commit. Every Update is one atomic unit, but a commit with
-// synchronous=FULL costs an fsync, which dwarfs the work of a SCIM write.
-// So writes queue for a single writer goroutine, which runs whatever has
-// queued meanwhile in one SQLite transaction, each Update inside its own
-// SAVEPOINT (an Update that fails is rolled back to its savepoint and the
-// others go on), then commits once and only then answers every caller.
-// A caller is answered after the commit that makes its write durable, never
-// before: no acknowledged write can be lost. Updates still run one at a
-// time, in arrival order, so they see each other's writes as serial
-// transactions would.
+// Group commit. Every Update is one atomic unit, but a durable commit costs
+// an fdatasync, which dwarfs the work of a SCIM write. So writes queue for a
+// single writer goroutine, which runs whatever has queued meanwhile in one
+// SQLite transaction, each Update inside its own SAVEPOINT (an Update that
+// fails is rolled back to its savepoint and the others go on), and commits
+// once. Updates still run one at a time, in arrival order, so they see each
+// other's writes as serial transactions would.
+//
+// With SyncFull the fdatasync happens outside the writer: the write
+// connection runs with synchronous=NORMAL, so COMMIT appends the batch's
+// frames to the write-ahead log without waiting for the disk, and a second
+// goroutine, the syncer, fdatasyncs the log and only then answers the
+// callers of every batch committed before that sync began. While it waits
+// for the disk the writer goes on with the next batch, and batches that
+// commit during one sync share the next (SQLite's synchronous=FULL would
+// hold the writer for each sync instead). What is durable is the same: a
+// WAL commit is durable once the log is synced up to its commit frame —
+// that is all FULL adds to NORMAL in WAL mode (sqlite.org/pragma.html
+// #pragma_synchronous) — and a caller is answered only after the sync that
+// covers its commit, so no acknowledged write can be lost. A read may see a
+// batch whose sync is still in flight (as readers of the durable baseline
+// in cmd/loadgen do); the writes in it are acknowledged only once durable,
+// and any later write that builds on them sits behind them in the log.
 
 // maxBatch bounds how many Updates share one commit, so that one slow
 // batch cannot hold many callers.
@@ -39,14 +53,36 @@ type writer struct {
 	mu      sync.RWMutex // held for reading while enqueueing, for writing by stop
 	closed  bool
 	stopped chan struct{}
+
+	// With SyncFull: committed batches waiting for the log sync, the open
+	// log, and the first sync failure. After a failed fdatasync the kernel
+	// may have dropped the pages it could not write, so no later sync can
+	// vouch for what came before: every write from then on fails.
+	toSync   chan committed
+	synced   chan struct{}
+	wal      *os.File
+	syncErr  atomic.Pointer[error]
+	syncHook func() // tests: runs before each sync
 }
 
-func (s *Store) startWriter() {
-	s.w = &writer{jobs: make(chan *writeJob, maxBatch), stopped: make(chan struct{})}
+// committed is a batch whose transaction has committed, with each job's
+// outcome.
+type committed struct {
+	jobs    []*writeJob
+	results []error
+}
+
+func (s *Store) startWriter(wal *os.File) {
+	s.w = &writer{jobs: make(chan *writeJob, maxBatch), stopped: make(chan struct{}), wal: wal}
+	if wal != nil {
+		s.w.toSync, s.w.synced = make(chan committed, maxBatch), make(chan struct{})
+		go s.syncLoop()
+	}
 	go s.writeLoop()
 }
 
-// stopWriter lets queued Updates finish, then ends the writer.
+// stopWriter lets queued Updates finish, then ends the writer and the
+// syncer.
 func (s *Store) stopWriter() {
 	s.w.mu.Lock()
 	if !s.w.closed {
@@ -55,6 +91,10 @@ func (s *Store) stopWriter() {
 	}
 	s.w.mu.Unlock()
 	<-s.w.stopped
+	if s.w.wal != nil {
+		<-s.w.synced
+		s.w.wal.Close()
+	}
 }
 
 // Update runs fn as one atomic unit of a write transaction; see the group
@@ -62,6 +102,9 @@ func (s *Store) stopWriter() {
 func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if err := s.w.syncErr.Load(); err != nil {
+		return *err
 	}
 	job := &writeJob{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	s.w.mu.RLock()
@@ -78,6 +121,9 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 
 func (s *Store) writeLoop() {
 	defer close(s.w.stopped)
+	if s.w.toSync != nil {
+		defer close(s.w.toSync)
+	}
 	for job := range s.w.jobs {
 		batch := []*writeJob{job}
 	drain:
@@ -92,68 +138,139 @@ func (s *Store) writeLoop() {
 				break drain
 			}
 		}
-		s.runBatch(batch)
+		results, durable := s.runBatch(batch)
+		if durable || s.w.toSync == nil {
+			answer(batch, results)
+			continue
+		}
+		s.w.toSync <- committed{batch, results}
 	}
 }
 
-func (s *Store) runBatch(batch []*writeJob) {
-	results := make([]error, len(batch))
-	finish := func(err error) {
-		for i, j := range batch {
-			if results[i] == nil {
+func answer(jobs []*writeJob, results []error) {
+	for i, j := range jobs {
+		j.done <- results[i]
+	}
+}
+
+// syncLoop makes committed batches durable: it fdatasyncs the log once for
+// all the batches that committed before the sync began, then answers
+// their callers.
+func (s *Store) syncLoop() {
+	defer close(s.w.synced)
+	for c := range s.w.toSync {
+		pending := []committed{c}
+	drain:
+		for {
+			select {
+			case c, ok := <-s.w.toSync:
+				if !ok {
+					break drain
+				}
+				pending = append(pending, c)
+			default:
+				break drain
+			}
+		}
+		err := s.syncWAL()
+		for _, p := range pending {
+			for i, j := range p.jobs {
+				if p.results[i] == nil && err != nil {
+					p.results[i] = err
+				}
+				j.done <- p.results[i]
+			}
+		}
+	}
+}
+
+func (s *Store) syncWAL() error {
+	if err := s.w.syncErr.Load(); err != nil {
+		return *err
+	}
+	if s.w.syncHook != nil {
+		s.w.syncHook()
+	}
+	if err := fdatasync(s.w.wal); err != nil {
+		err = fmt.Errorf("sync the write-ahead log %s: %w; the write may not be durable, and the store accepts no more writes: restart after fixing the disk", s.w.wal.Name(), err)
+		s.w.syncErr.Store(&err)
+		return err
+	}
+	return nil
+}
+
+// runBatch runs a batch in one transaction and commits it. durable is true
+// when nothing is left to sync: nothing committed, or the commit itself
+// was synchronous.
+//
+// A batch of one needs no savepoint: when its job fails the transaction
+// is rolled back instead. Writes run without an interrupt: SQLite rolls
+// back the whole transaction when a write statement inside it is
+// interrupted, which would take the batch's other jobs along; a job whose
+// caller went away is skipped before it starts instead (runJob).
+func (s *Store) runBatch(batch []*writeJob) (results []error, durable bool) {
+	results = make([]error, len(batch))
+	finish := func(err error) ([]error, bool) {
+		for i := range batch {
+			if results[i] == nil || results[i] == errOK {
 				results[i] = err
 			}
-			j.done <- results[i]
 		}
+		return results, true
 	}
-	sqlTx, err := s.write.BeginTx(context.Background(), nil)
-	if err != nil {
-		finish(fmt.Errorf("begin transaction: %w", err))
-		return
+	c := s.wconn
+	if err := c.begin.Exec(); err != nil {
+		return finish(fmt.Errorf("begin transaction: %w", err))
 	}
-	stmt := func(q string) *sql.Stmt { return sqlTx.Stmt(s.stmts[s.write][q]) }
-	savepoint, release, rollbackTo := stmt(qSavepoint), stmt(qRelease), stmt(qRollbackTo)
+	abandon := func(err error) ([]error, bool) {
+		c.resetBusy()
+		if !c.db.GetAutocommit() {
+			_ = c.rollback.Exec()
+		}
+		return finish(err)
+	}
+	single := len(batch) == 1
+	savepoint, release, rollbackTo := c.stmts[qSavepoint].st, c.stmts[qRelease].st, c.stmts[qRollbackTo].st
 	for i, j := range batch {
-		if _, err := savepoint.Exec(); err != nil {
-			results[i] = fmt.Errorf("savepoint: %w", err)
-			continue
+		if !single {
+			if err := savepoint.Exec(); err != nil {
+				return abandon(fmt.Errorf("savepoint: %w", err))
+			}
 		}
-		err := runJob(j, &tx{ctx: j.ctx, tx: sqlTx, s: s, db: s.write})
+		err := runJob(j, &tx{ctx: j.ctx, c: c, s: s})
 		if err != nil {
-			if _, rerr := rollbackTo.Exec(); rerr != nil {
+			c.resetBusy() // a failed job may have left rows open
+			if single {
+				results[0] = err
+				return abandon(err)
+			}
+			if rerr := rollbackTo.Exec(); rerr != nil {
 				// The transaction cannot be trusted any more: abandon the
 				// whole batch.
-				_ = sqlTx.Rollback()
 				results[i] = err
-				finish(fmt.Errorf("roll back a failed write: %w", rerr))
-				return
+				return abandon(fmt.Errorf("roll back a failed write: %w", rerr))
 			}
 			results[i] = err
 		}
-		if _, err := release.Exec(); err != nil {
-			_ = sqlTx.Rollback()
-			finish(fmt.Errorf("release savepoint: %w", err))
-			return
+		if !single {
+			if err := release.Exec(); err != nil {
+				return abandon(fmt.Errorf("release savepoint: %w", err))
+			}
 		}
 		if results[i] == nil {
 			results[i] = errOK
 		}
 	}
-	if err := sqlTx.Commit(); err != nil {
-		for i := range results {
-			if results[i] == errOK {
-				results[i] = nil
-			}
-		}
-		finish(fmt.Errorf("commit: %w", err))
-		return
+	if err := c.commit.Exec(); err != nil {
+		return abandon(fmt.Errorf("commit: %w", err))
 	}
-	for i, j := range batch {
+	durable = true
+	for i := range results {
 		if results[i] == errOK {
-			results[i] = nil
+			results[i], durable = nil, false
 		}
-		j.done <- results[i]
 	}
+	return results, durable
 }
 
 // Savepoint statements, prepared once like every other statement.

@@ -19,17 +19,23 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 
 	"github.com/miscim/miscim/internal/store"
 
 	_ "github.com/ncruces/go-sqlite3/driver" // registers the "sqlite3" database/sql driver
 )
 
-// Sync is SQLite's synchronous setting for the write connection.
+// Sync is how durable a commit is before Update returns.
 type Sync string
 
 // Synchronous modes. In WAL mode both survive a process crash (kill -9)
-// without losing a committed transaction; Full also survives power loss.
+// without losing a committed transaction; Full also survives power loss:
+// the write-ahead log is fdatasynced after each commit before its callers
+// are answered, by the group commit's syncer (commit.go) rather than by
+// SQLite inside COMMIT, so that the writer is not held while the disk
+// works. The write connection's own PRAGMA synchronous is NORMAL in both
+// modes; Durability reports what is in force.
 const (
 	SyncFull   Sync = "FULL"
 	SyncNormal Sync = "NORMAL"
@@ -45,11 +51,16 @@ type Options struct {
 // Store is the SQLite implementation of store.Store.
 type Store struct {
 	path  string
+	sync  Sync
 	write *sql.DB
-	read  *sql.DB
+	read  *sql.DB // database/sql pools: migrations and ad-hoc queries
 
-	stmts map[*sql.DB]map[string]*sql.Stmt
-	w     *writer
+	// The connections the store's transactions run on: the writer's, and
+	// the readers', handed out by View.
+	wconn   *conn
+	readers chan *conn
+	w       *writer
+	closing atomic.Bool
 }
 
 var _ store.Store = (*Store)(nil)
@@ -81,7 +92,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		fmt.Sprintf("busy_timeout(%d)", opts.BusyTimeout),
 		"foreign_keys(ON)",
 		"journal_mode(WAL)",
-		fmt.Sprintf("synchronous(%s)", opts.Sync),
+		// FULL's per-commit sync is the syncer's (commit.go); what SQLite
+		// syncs beyond it, at checkpoints, NORMAL syncs too.
+		"synchronous(NORMAL)",
 	}
 	q := url.Values{}
 	for _, p := range pragmas {
@@ -96,9 +109,13 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
 
-	s := &Store{path: path, write: write, stmts: map[*sql.DB]map[string]*sql.Stmt{}}
+	s := &Store{path: path, sync: opts.Sync, write: write, readers: make(chan *conn, opts.ReadConns)}
+	var wal *os.File
 	fail := func(err error) (*Store, error) {
-		s.closeStatements()
+		if wal != nil {
+			wal.Close()
+		}
+		s.closeConns(false)
 		if s.read != nil {
 			s.read.Close()
 		}
@@ -119,47 +136,67 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	rq.Add("_pragma", "foreign_keys(ON)")
 	rq.Add("_pragma", "query_only(ON)")
 	rq.Set("_txlock", "deferred")
-	read, err := sql.Open("sqlite3", "file:"+path+"?"+rq.Encode())
+	readDSN := "file:" + path + "?" + rq.Encode()
+	read, err := sql.Open("sqlite3", readDSN)
 	if err != nil {
 		return fail(fmt.Errorf("open database %s: %w", path, err))
 	}
 	read.SetMaxOpenConns(opts.ReadConns)
-	read.SetMaxIdleConns(opts.ReadConns)
+	read.SetMaxIdleConns(1)
 	s.read = read
-	if err := s.prepare(ctx); err != nil {
-		return fail(err)
+	if s.wconn, err = openConn("file:"+path+"?"+q.Encode(), "BEGIN IMMEDIATE", false); err != nil {
+		return fail(fmt.Errorf("open database %s: %w", path, err))
 	}
-	s.startWriter()
+	for range opts.ReadConns {
+		c, err := openConn(readDSN, "BEGIN", true)
+		if err != nil {
+			return fail(fmt.Errorf("open database %s: %w", path, err))
+		}
+		s.readers <- c
+	}
+	if opts.Sync == SyncFull {
+		// The log exists while a connection is open in WAL mode, and is
+		// only ever reset or truncated in place, never replaced, while
+		// this store holds its connections open.
+		if wal, err = os.OpenFile(path+"-wal", os.O_RDWR, 0); err != nil {
+			return fail(fmt.Errorf("open the write-ahead log: %w", err))
+		}
+		// The migrations committed without a sync of their own.
+		if err := fdatasync(wal); err != nil {
+			return fail(fmt.Errorf("sync the write-ahead log: %w", err))
+		}
+	}
+	s.startWriter(wal)
 	return s, nil
 }
 
-// prepare readies every statement on both pools before any transaction
-// runs; see statements.
-func (s *Store) prepare(ctx context.Context) error {
-	for _, db := range []*sql.DB{s.write, s.read} {
-		m := map[string]*sql.Stmt{}
-		s.stmts[db] = m
-		for _, q := range statements {
-			if db == s.read && !strings.HasPrefix(q, "SELECT") {
-				continue
-			}
-			st, err := db.PrepareContext(ctx, q)
-			if err != nil {
-				return fmt.Errorf("prepare statement %q: %w", q, err)
-			}
-			m[q] = st
-		}
-	}
-	return nil
-}
+// Durability reports the mode in force: SyncFull when every commit is
+// fdatasynced before Update returns.
+func (s *Store) Durability() Sync { return s.sync }
 
-func (s *Store) closeStatements() {
-	for _, m := range s.stmts {
-		for _, st := range m {
-			st.Close()
+// closeConns closes the store's own connections that are open: all of
+// them once Open has finished (Close waits for Views in flight to give
+// theirs back), else those opened so far.
+func (s *Store) closeConns(all bool) {
+	if s.wconn != nil {
+		s.wconn.close()
+		s.wconn = nil
+	}
+	for n := cap(s.readers); n > 0; n-- {
+		if all {
+			(<-s.readers).close()
+			continue
+		}
+		select {
+		case c := <-s.readers:
+			c.close()
+		default:
+			return
 		}
 	}
-	s.stmts = map[*sql.DB]map[string]*sql.Stmt{}
+	if all {
+		close(s.readers)
+	}
 }
 
 // Synchronous reports the synchronous mode in force on the write
@@ -186,8 +223,11 @@ func (s *Store) Path() string { return s.path }
 // Close closes both connection pools; the WAL is checkpointed by the last
 // connection to close.
 func (s *Store) Close() error {
+	if !s.closing.CompareAndSwap(false, true) {
+		return nil
+	}
 	s.stopWriter()
-	s.closeStatements()
+	s.closeConns(true)
 	err := s.read.Close()
 	if werr := s.write.Close(); err == nil {
 		err = werr
@@ -196,17 +236,23 @@ func (s *Store) Close() error {
 }
 
 // View runs fn in a read transaction (a consistent snapshot under WAL),
-// on the read pool, beside the writer. Writes go through Update (commit.go).
+// on one of the read connections, beside the writer. Writes go through
+// Update (commit.go).
 func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
-	sqlTx, err := s.read.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin transaction: %w", err)
+	var c *conn
+	select {
+	case got, ok := <-s.readers:
+		if !ok {
+			return errClosed
+		}
+		c = got
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	err = fn(&tx{ctx: ctx, tx: sqlTx, s: s, db: s.read, readOnly: true})
-	if rerr := sqlTx.Rollback(); err == nil && rerr != nil {
-		err = fmt.Errorf("end read transaction: %w", rerr)
-	}
-	return err
+	defer func() { s.readers <- c }()
+	return c.inTransaction(ctx, true, func() error {
+		return fn(&tx{ctx: ctx, c: c, s: s, readOnly: true})
+	})
 }
 
 // isUniqueViolation reports a UNIQUE constraint failure.

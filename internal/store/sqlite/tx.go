@@ -14,45 +14,45 @@ import (
 
 type tx struct {
 	ctx      context.Context
-	tx       *sql.Tx
+	c        *conn
 	s        *Store
-	db       *sql.DB
 	readOnly bool
-}
-
-// prep binds a statement prepared at open to the transaction's
-// connection. A query missing from statements is prepared on the
-// transaction itself, never on the pool.
-func (t *tx) prep(query string) (*sql.Stmt, error) {
-	if st, ok := t.s.stmts[t.db][query]; ok {
-		return t.tx.StmtContext(t.ctx, st), nil
-	}
-	return t.tx.PrepareContext(t.ctx, query)
 }
 
 func (t *tx) exec(query string, args ...any) (sql.Result, error) {
 	if t.readOnly {
 		return nil, errReadOnly
 	}
-	st, err := t.prep(query)
+	st, release, err := t.c.statement(query)
 	if err != nil {
 		return nil, err
 	}
-	return st.ExecContext(t.ctx, args...)
+	defer release()
+	if err := bind(st, args); err != nil {
+		return nil, err
+	}
+	if err := st.Exec(); err != nil {
+		return nil, t.mapErr(err)
+	}
+	return execResult{changes: t.c.db.Changes(), lastID: t.c.db.LastInsertRowID()}, nil
 }
 
-func (t *tx) query(query string, args ...any) (*sql.Rows, error) {
-	st, err := t.prep(query)
+func (t *tx) query(query string, args ...any) (*rows, error) {
+	st, release, err := t.c.statement(query)
 	if err != nil {
 		return nil, err
 	}
-	return st.QueryContext(t.ctx, args...)
+	if err := bind(st, args); err != nil {
+		release()
+		return nil, err
+	}
+	return &rows{t: t, st: st, release: release}, nil
 }
 
 // readRows calls scan for each row, then closes rows. The error that ended
 // the iteration (a cancelled context, I/O, corruption) is returned: a
 // caller never gets a short result without an error.
-func readRows(rows *sql.Rows, scan func(*sql.Rows) error) error {
+func readRows[R rowIterator](rows R, scan func(R) error) error {
 	defer rows.Close()
 	for rows.Next() {
 		if err := scan(rows); err != nil {
@@ -65,8 +65,16 @@ func readRows(rows *sql.Rows, scan func(*sql.Rows) error) error {
 	return rows.Close()
 }
 
+// rowIterator is what readRows needs of rows: the store's own, or
+// database/sql's for ad-hoc queries.
+type rowIterator interface {
+	Next() bool
+	Err() error
+	Close() error
+}
+
 // queryRows runs a query and reads its rows with readRows.
-func (t *tx) queryRows(query string, scan func(*sql.Rows) error, args ...any) error {
+func (t *tx) queryRows(query string, scan func(*rows) error, args ...any) error {
 	rows, err := t.query(query, args...)
 	if err != nil {
 		return err
@@ -74,12 +82,12 @@ func (t *tx) queryRows(query string, scan func(*sql.Rows) error, args ...any) er
 	return readRows(rows, scan)
 }
 
-func (t *tx) queryRow(query string, args ...any) (*sql.Row, error) {
-	st, err := t.prep(query)
+func (t *tx) queryRow(query string, args ...any) (row, error) {
+	r, err := t.query(query, args...)
 	if err != nil {
-		return nil, err
+		return row{}, err
 	}
-	return st.QueryRowContext(t.ctx, args...), nil
+	return row{r}, nil
 }
 
 func nanos(tm time.Time) int64 {
@@ -164,7 +172,7 @@ func (t *tx) UsersBy(f store.Field, values []string) ([]store.User, error) {
 			continue
 		}
 		seen[v] = true
-		err := t.queryRows(qUsersBy[col], func(r *sql.Rows) error {
+		err := t.queryRows(qUsersBy[col], func(r *rows) error {
 			u, err := scanUser(r)
 			out = append(out, u)
 			return err
@@ -177,7 +185,7 @@ func (t *tx) UsersBy(f store.Field, values []string) ([]store.User, error) {
 }
 
 func (t *tx) ScanUsers(fn func(store.User) error) error {
-	return t.queryRows(qScanUsers, func(r *sql.Rows) error {
+	return t.queryRows(qScanUsers, func(r *rows) error {
 		u, err := scanUser(r)
 		if err != nil {
 			return err
@@ -191,7 +199,7 @@ func (t *tx) UsersPage(after int64, skip, limit int) ([]store.User, error) {
 		return nil, nil
 	}
 	out := make([]store.User, 0, min(limit, 1024))
-	err := t.queryRows(qUsersPage, func(r *sql.Rows) error {
+	err := t.queryRows(qUsersPage, func(r *rows) error {
 		u, err := scanUser(r)
 		out = append(out, u)
 		return err
@@ -343,7 +351,7 @@ func (t *tx) GroupsBy(f store.Field, values []string) ([]store.Group, error) {
 			continue
 		}
 		seen[v] = true
-		err := t.queryRows(qGroupsBy[col], func(r *sql.Rows) error {
+		err := t.queryRows(qGroupsBy[col], func(r *rows) error {
 			g, err := scanGroup(r)
 			out = append(out, g)
 			return err
@@ -356,7 +364,7 @@ func (t *tx) GroupsBy(f store.Field, values []string) ([]store.Group, error) {
 }
 
 func (t *tx) ScanGroups(fn func(store.Group) error) error {
-	return t.queryRows(qScanGroups, func(r *sql.Rows) error {
+	return t.queryRows(qScanGroups, func(r *rows) error {
 		g, err := scanGroup(r)
 		if err != nil {
 			return err
@@ -370,7 +378,7 @@ func (t *tx) GroupsPage(after int64, skip, limit int) ([]store.Group, error) {
 		return nil, nil
 	}
 	out := make([]store.Group, 0, min(limit, 1024))
-	err := t.queryRows(qGroupsPage, func(r *sql.Rows) error {
+	err := t.queryRows(qGroupsPage, func(r *rows) error {
 		g, err := scanGroup(r)
 		out = append(out, g)
 		return err
@@ -454,7 +462,7 @@ func (t *tx) MembersPage(groupID, after string, limit int) ([]store.Member, erro
 		return nil, nil
 	}
 	out := make([]store.Member, 0, min(limit, 1024))
-	err := t.queryRows(qMembersPage, func(r *sql.Rows) error {
+	err := t.queryRows(qMembersPage, func(r *rows) error {
 		var m store.Member
 		err := r.Scan(&m.UserID, &m.UserName)
 		out = append(out, m)
@@ -485,7 +493,7 @@ func (t *tx) Var(name string) (string, bool, error) {
 
 func (t *tx) Vars() (map[string]string, error) {
 	out := map[string]string{}
-	err := t.queryRows(qVars, func(r *sql.Rows) error {
+	err := t.queryRows(qVars, func(r *rows) error {
 		var n, v string
 		if err := r.Scan(&n, &v); err != nil {
 			return err
@@ -519,7 +527,7 @@ func (t *tx) VarHistory(name string) ([]store.VarChange, error) {
 		q, args = qVarHistoryOf, []any{name}
 	}
 	var out []store.VarChange
-	err := t.queryRows(q, func(r *sql.Rows) error {
+	err := t.queryRows(q, func(r *rows) error {
 		var c store.VarChange
 		var at int64
 		if err := r.Scan(&c.Name, &c.Old, &c.New, &c.Who, &at); err != nil {
@@ -567,7 +575,7 @@ func (t *tx) TokenByHash(hash string) (store.Token, error) {
 
 func (t *tx) Tokens() ([]store.Token, error) {
 	var out []store.Token
-	err := t.queryRows(qTokens, func(r *sql.Rows) error {
+	err := t.queryRows(qTokens, func(r *rows) error {
 		tk, err := scanToken(r)
 		if err != nil {
 			return err
