@@ -148,6 +148,12 @@ func printRound(out io.Writer, r round, verbose bool) {
 		}
 	}
 	fmt.Fprintln(out, "  (CPU: per request, of the server process and of the load generator)")
+	for _, name := range []string{mixedServe, mixedServeLog} {
+		if res := r.runs[name]; res.commits > 0 {
+			fmt.Fprintf(out, "  %s: %.0f writes in %.0f commits (%.1f per commit), %.0f syncs of the log (%.1f writes per sync)\n",
+				name, res.writes, res.commits, res.writes/res.commits, res.syncs, res.writes/max(res.syncs, 1))
+		}
+	}
 	fmt.Fprintf(out, "  request log: %d records written for %d requests\n", r.logged, r.runs[mixedServeLog].requests)
 }
 

@@ -28,6 +28,9 @@ type result struct {
 	// CPU time the server process and the load generator used in the
 	// run; 0 when the system does not say.
 	serverCPU, clientCPU time.Duration
+	// serve's group commit in the run, from its /metrics: writes, commits
+	// and syncs of the log (zero for the baselines).
+	writes, commits, syncs float64
 }
 
 // cpuPerRequest is what one request cost a process, in CPU time.
@@ -209,6 +212,7 @@ func measure(d *driver, dur time.Duration, clients int, client func(ctx context.
 	total := latencies{byOp: map[string][]time.Duration{}}
 	var wg sync.WaitGroup
 	srv0, cli0 := processCPU(d.pid), processCPU(os.Getpid())
+	st0 := storeMetrics(d.base)
 	start := time.Now()
 	for c := 0; c < clients; c++ {
 		wg.Go(func() {
@@ -228,11 +232,42 @@ func measure(d *driver, dur time.Duration, clients int, client func(ctx context.
 	if srv1, cli1 := processCPU(d.pid), processCPU(os.Getpid()); srv0 >= 0 && cli0 >= 0 {
 		r.serverCPU, r.clientCPU = srv1-srv0, cli1-cli0
 	}
+	if st0 != nil {
+		st1 := storeMetrics(d.base)
+		r.writes = st1["miscim_store_writes_total"] - st0["miscim_store_writes_total"]
+		r.commits = st1["miscim_store_commits_total"] - st0["miscim_store_commits_total"]
+		r.syncs = st1["miscim_store_wal_syncs_total"] - st0["miscim_store_wal_syncs_total"]
+	}
 	r.p50, r.p99 = percentile(total.all, 50), percentile(total.all, 99)
 	for op, l := range total.byOp {
 		r.byOp[op] = [2]time.Duration{percentile(l, 50), percentile(l, 99)}
 	}
 	return r
+}
+
+// storeMetrics reads serve's group-commit counters from its /metrics; nil
+// for a server that has none.
+func storeMetrics(base string) map[string]float64 {
+	resp, err := http.Get(strings.TrimSuffix(base, "/scim/v2") + "/metrics")
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	out := map[string]float64{}
+	for _, line := range strings.Split(string(b), "\n") {
+		name, value, ok := strings.Cut(line, " ")
+		if !ok || !strings.HasPrefix(name, "miscim_store_") {
+			continue
+		}
+		if v, err := strconv.ParseFloat(value, 64); err == nil {
+			out[name] = v
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 // processCPU returns the user and system CPU time a process has used, from

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,6 +21,45 @@ type metrics struct {
 	duration *prometheus.HistogramVec
 	inFlight prometheus.Gauge
 	handler  http.Handler
+
+	// The series of each label set, looked up once: WithLabelValues hashes
+	// its labels on every call.
+	series sync.Map // seriesKey → *seriesOf
+}
+
+type seriesKey struct {
+	method, resource string
+	code             int
+}
+
+type seriesOf struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
+}
+
+// writeStats is what a store may report of its group commit
+// (sqlite.Store.WriteStats).
+type writeStats interface {
+	WriteStats() (writes, commits, syncs uint64)
+}
+
+// registerStoreMetrics exposes the group commit's counters when the store
+// keeps them: how many writes share a commit and a sync of the log.
+func (m *metrics) registerStoreMetrics(st any) {
+	ws, ok := st.(writeStats)
+	if !ok {
+		return
+	}
+	for _, c := range []struct {
+		name, help string
+		get        func() uint64
+	}{
+		{"miscim_store_writes_total", "Write transactions (SCIM writes) committed.", func() uint64 { w, _, _ := ws.WriteStats(); return w }},
+		{"miscim_store_commits_total", "Database commits; concurrent writes share one.", func() uint64 { _, c, _ := ws.WriteStats(); return c }},
+		{"miscim_store_wal_syncs_total", "fdatasyncs of the write-ahead log (synchronous full); concurrent commits share one.", func() uint64 { _, _, s := ws.WriteStats(); return s }},
+	} {
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: c.name, Help: c.help}, func() float64 { return float64(c.get()) }))
+	}
 }
 
 func newMetrics() *metrics {
@@ -45,9 +85,20 @@ func newMetrics() *metrics {
 	return m
 }
 
+// observe counts one answered request. Its labels are bounded (methodLabel,
+// resourceLabel, a status code), and so is the cache.
 func (m *metrics) observe(method, resource string, status int, d time.Duration) {
-	m.requests.WithLabelValues(method, resource, strconv.Itoa(status)).Inc()
-	m.duration.WithLabelValues(method, resource).Observe(d.Seconds())
+	k := seriesKey{method, resource, status}
+	v, ok := m.series.Load(k)
+	if !ok {
+		v, _ = m.series.LoadOrStore(k, &seriesOf{
+			requests: m.requests.WithLabelValues(method, resource, strconv.Itoa(status)),
+			duration: m.duration.WithLabelValues(method, resource),
+		})
+	}
+	s := v.(*seriesOf)
+	s.requests.Inc()
+	s.duration.Observe(d.Seconds())
 }
 
 // methodLabel bounds the method label to the methods miscim knows, so that

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/miscim/miscim/internal/scim"
 )
@@ -26,21 +27,31 @@ const (
 // writeBody encodes v as JSON with the given status and content type.
 // HTML escaping is off: SCIM values such as "a&b" stay readable.
 func (c *call) writeBody(status int, contentType string, v any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+	buf := bodyBuffers.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 64<<10 { // keep the pool from holding big list pages
+			buf.Reset()
+			bodyBuffers.Put(buf)
+		}
+	}()
+	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
 		// Only a value the engine built can fail to encode: a bug.
 		c.s.log.Error("encode response", "request_id", c.id, "error", err)
 		status, contentType = http.StatusInternalServerError, c.errorContentType()
 		buf.Reset()
-		_ = json.NewEncoder(&buf).Encode(&scim.Error{Status: status, Detail: "internal error; request id " + c.id})
+		_ = json.NewEncoder(buf).Encode(&scim.Error{Status: status, Detail: "internal error; request id " + c.id})
 	}
 	h := c.w.Header()
 	h.Set("Content-Type", contentType)
 	c.w.WriteHeader(status)
 	_, _ = c.w.Write(buf.Bytes())
 }
+
+// bodyBuffers recycles response buffers: net/http copies what is written,
+// so a buffer is free again once writeBody returns.
+var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 func (c *call) writeSCIM(status int, v any) { c.writeBody(status, scimContentType, v) }
 

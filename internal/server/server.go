@@ -90,6 +90,7 @@ func New(e *engine.Engine, opts Options) *Server {
 		opts.Version = "dev"
 	}
 	s := &Server{e: e, opts: opts, log: opts.Logger, metrics: newMetrics()}
+	s.metrics.registerStoreMetrics(e.Store())
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

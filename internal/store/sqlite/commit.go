@@ -23,17 +23,20 @@ import (
 // connection runs with synchronous=NORMAL, so COMMIT appends the batch's
 // frames to the write-ahead log without waiting for the disk, and a second
 // goroutine, the syncer, fdatasyncs the log and only then answers the
-// callers of every batch committed before that sync began. While it waits
-// for the disk the writer goes on with the next batch, and batches that
-// commit during one sync share the next (SQLite's synchronous=FULL would
-// hold the writer for each sync instead). What is durable is the same: a
-// WAL commit is durable once the log is synced up to its commit frame —
-// that is all FULL adds to NORMAL in WAL mode (sqlite.org/pragma.html
-// #pragma_synchronous) — and a caller is answered only after the sync that
-// covers its commit, so no acknowledged write can be lost. A read may see a
-// batch whose sync is still in flight (as readers of the durable baseline
-// in cmd/loadgen do); the writes in it are acknowledged only once durable,
-// and any later write that builds on them sits behind them in the log.
+// batch's callers. While the disk works the writer runs and commits the
+// next batch, then waits for the syncer to take it: one batch at most
+// waits for a sync, so every sync covers one commit and writes queue up
+// into batches as large as they would if the writer waited for the disk
+// itself (SQLite's synchronous=FULL), but the SQL work of one batch
+// overlaps the sync of the one before. What is durable is the same as with
+// FULL: a WAL commit is durable once the log is synced past its commit
+// frame — all that FULL adds to NORMAL in WAL mode
+// (sqlite.org/pragma.html#pragma_synchronous) — and a caller is answered
+// only after the sync that covers its commit, so no acknowledged write can
+// be lost. A read may see a batch whose sync is still in flight (as
+// readers of cmd/loadgen's durable baseline do); the writes in it are
+// acknowledged only once durable, and a later write that builds on them
+// sits behind them in the log.
 
 // maxBatch bounds how many Updates share one commit, so that one slow
 // batch cannot hold many callers.
@@ -54,8 +57,9 @@ type writer struct {
 	closed  bool
 	stopped chan struct{}
 
-	// With SyncFull: committed batches waiting for the log sync, the open
-	// log, and the first sync failure. After a failed fdatasync the kernel
+	// With SyncFull: the committed batch handed to the syncer (unbuffered:
+	// the writer waits while one is being synced), the open log, and the
+	// first sync failure. After a failed fdatasync the kernel
 	// may have dropped the pages it could not write, so no later sync can
 	// vouch for what came before: every write from then on fails.
 	toSync   chan committed
@@ -63,6 +67,16 @@ type writer struct {
 	wal      *os.File
 	syncErr  atomic.Pointer[error]
 	syncHook func() // tests: runs before each sync
+
+	// What the writer has done, for WriteStats.
+	writes, commits, syncs atomic.Uint64
+}
+
+// WriteStats reports how many Updates succeeded, in how many commits and
+// how many syncs of the log: the group commit's batching, which /metrics
+// exposes.
+func (s *Store) WriteStats() (writes, commits, syncs uint64) {
+	return s.w.writes.Load(), s.w.commits.Load(), s.w.syncs.Load()
 }
 
 // committed is a batch whose transaction has committed, with each job's
@@ -75,7 +89,7 @@ type committed struct {
 func (s *Store) startWriter(wal *os.File) {
 	s.w = &writer{jobs: make(chan *writeJob, maxBatch), stopped: make(chan struct{}), wal: wal}
 	if wal != nil {
-		s.w.toSync, s.w.synced = make(chan committed, maxBatch), make(chan struct{})
+		s.w.toSync, s.w.synced = make(chan committed), make(chan struct{})
 		go s.syncLoop()
 	}
 	go s.writeLoop()
@@ -153,33 +167,17 @@ func answer(jobs []*writeJob, results []error) {
 	}
 }
 
-// syncLoop makes committed batches durable: it fdatasyncs the log once for
-// all the batches that committed before the sync began, then answers
-// their callers.
+// syncLoop makes committed batches durable, one at a time: it fdatasyncs
+// the log, then answers the batch's callers.
 func (s *Store) syncLoop() {
 	defer close(s.w.synced)
 	for c := range s.w.toSync {
-		pending := []committed{c}
-	drain:
-		for {
-			select {
-			case c, ok := <-s.w.toSync:
-				if !ok {
-					break drain
-				}
-				pending = append(pending, c)
-			default:
-				break drain
-			}
-		}
 		err := s.syncWAL()
-		for _, p := range pending {
-			for i, j := range p.jobs {
-				if p.results[i] == nil && err != nil {
-					p.results[i] = err
-				}
-				j.done <- p.results[i]
+		for i, j := range c.jobs {
+			if c.results[i] == nil && err != nil {
+				c.results[i] = err
 			}
+			j.done <- c.results[i]
 		}
 	}
 }
@@ -191,6 +189,7 @@ func (s *Store) syncWAL() error {
 	if s.w.syncHook != nil {
 		s.w.syncHook()
 	}
+	s.w.syncs.Add(1)
 	if err := fdatasync(s.w.wal); err != nil {
 		err = fmt.Errorf("sync the write-ahead log %s: %w; the write may not be durable, and the store accepts no more writes: restart after fixing the disk", s.w.wal.Name(), err)
 		s.w.syncErr.Store(&err)
@@ -265,9 +264,11 @@ func (s *Store) runBatch(batch []*writeJob) (results []error, durable bool) {
 		return abandon(fmt.Errorf("commit: %w", err))
 	}
 	durable = true
+	s.w.commits.Add(1)
 	for i := range results {
 		if results[i] == errOK {
 			results[i], durable = nil, false
+			s.w.writes.Add(1)
 		}
 	}
 	return results, durable
