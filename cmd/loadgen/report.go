@@ -75,6 +75,15 @@ func ratio(a, b result) float64 {
 	return a.rps() / b.rps()
 }
 
+// cpuRatio compares what a request cost two servers in CPU time.
+func cpuRatio(a, b result) float64 {
+	cb := b.cpuPerRequest(b.serverCPU)
+	if cb <= 0 {
+		return 0
+	}
+	return float64(a.cpuPerRequest(a.serverCPU)) / float64(cb)
+}
+
 func fixed2(x float64) string  { return fmt.Sprintf("%.2f", x) }
 func percent(x float64) string { return fmt.Sprintf("%.1f%%", 100*x) }
 func millis(x float64) string  { return fmt.Sprintf("%.2fms", x) }
@@ -119,6 +128,10 @@ func judge(rounds []round) verdict {
 				values: per(func(r round) float64 { return ratio(r.runs[mixedDurable], r.runs[mixedMemory]) })},
 			{name: "mixed: serve / in-memory baseline", format: fixed2,
 				values: per(func(r round) float64 { return ratio(r.runs[mixedServe], r.runs[mixedMemory]) })},
+			{name: "mixed: server CPU per request, serve / durable", format: fixed2,
+				values: per(func(r round) float64 { return cpuRatio(r.runs[mixedServe], r.runs[mixedDurable]) })},
+			{name: "read-only: server CPU per request, serve / memory", format: fixed2,
+				values: per(func(r round) float64 { return cpuRatio(r.runs[readServe], r.runs[readMemory]) })},
 		},
 	}
 	for i, r := range rounds {
