@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -25,33 +24,33 @@ const (
 )
 
 // writeBody encodes v as JSON with the given status and content type.
-// HTML escaping is off: SCIM values such as "a&b" stay readable.
+// HTML escaping is off: SCIM values such as "a&b" stay readable. The
+// encoding is scim.AppendJSON's, the bytes encoding/json would write.
 func (c *call) writeBody(status int, contentType string, v any) {
-	buf := bodyBuffers.Get().(*bytes.Buffer)
+	bp := bodyBuffers.Get().(*[]byte)
 	defer func() {
-		if buf.Cap() <= 64<<10 { // keep the pool from holding big list pages
-			buf.Reset()
-			bodyBuffers.Put(buf)
+		if cap(*bp) <= 64<<10 { // keep the pool from holding big list pages
+			bodyBuffers.Put(bp)
 		}
 	}()
-	enc := json.NewEncoder(buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	b, ok := scim.AppendJSON((*bp)[:0], v)
+	if !ok {
 		// Only a value the engine built can fail to encode: a bug.
-		c.s.log.Error("encode response", "request_id", c.id, "error", err)
+		c.s.log.Error("encode response", "request_id", c.id, "error", fmt.Sprintf("cannot encode a %T as JSON", v))
 		status, contentType = http.StatusInternalServerError, c.errorContentType()
-		buf.Reset()
-		_ = json.NewEncoder(buf).Encode(&scim.Error{Status: status, Detail: "internal error; request id " + c.id})
+		b, _ = scim.AppendJSON(b[:0], &scim.Error{Status: status, Detail: "internal error; request id " + c.id})
 	}
+	b = append(b, '\n')
+	*bp = b
 	h := c.w.Header()
 	h.Set("Content-Type", contentType)
 	c.w.WriteHeader(status)
-	_, _ = c.w.Write(buf.Bytes())
+	_, _ = c.w.Write(b)
 }
 
 // bodyBuffers recycles response buffers: net/http copies what is written,
 // so a buffer is free again once writeBody returns.
-var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+var bodyBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 func (c *call) writeSCIM(status int, v any) { c.writeBody(status, scimContentType, v) }
 
