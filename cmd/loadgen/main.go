@@ -236,7 +236,15 @@ func measureRound(cfg config, n int, logDir string, mem, dur, srv *driver, memUs
 		return r, err
 	}
 	r.leaked = mid - before
-	r.runs[mixedServeLog] = mixed(srv, mixedServeLog)()
+	if n == 1 && pprofAddr != "" {
+		res, err := profiled(cfg, pprofAddr, "mixed-log", mixed(srv, mixedServeLog))
+		if err != nil {
+			return r, err
+		}
+		r.runs[mixedServeLog] = res
+	} else {
+		r.runs[mixedServeLog] = mixed(srv, mixedServeLog)()
+	}
 	if err := setLogger(srv.base, "N"); err != nil {
 		return r, err
 	}

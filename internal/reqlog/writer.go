@@ -2,7 +2,6 @@ package reqlog
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -74,6 +73,7 @@ type Writer struct {
 	buf        *bufio.Writer
 	segName    string
 	segSize    int64
+	line       []byte // the record being written, reused
 }
 
 // DefaultMaxSegmentBytes is the size at which a new segment file starts.
@@ -220,11 +220,8 @@ func SegmentName(r Record) string {
 }
 
 func (w *Writer) append(r Record) error {
-	b, err := json.Marshal(r)
-	if err != nil {
-		return fmt.Errorf("request log: encode request %s: %w", r.RequestID, err)
-	}
-	b = append(b, '\n')
+	w.line = append(r.AppendJSON(w.line[:0]), '\n')
+	b := w.line
 	if w.seg == nil || w.segSize+int64(len(b)) > w.maxSegment {
 		if err := w.openSegment(r); err != nil {
 			return err
