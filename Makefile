@@ -20,6 +20,7 @@ FUZZ_TARGETS := \
 	./internal/scim:FuzzParsePatch:150000x \
 	./internal/scim:FuzzApplyPatch:150000x \
 	./internal/scim:FuzzAppendJSON:150000x \
+	./internal/reqlog:FuzzRecordJSON:30000x \
 	./internal/engine:FuzzCreateUser:4000x \
 	./internal/engine:FuzzPatchUser:3000x \
 	./internal/engine:FuzzPatchGroup:2000x \
