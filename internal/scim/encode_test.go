@@ -22,7 +22,7 @@ func reference(t testing.TB, v any) []byte {
 func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 	for _, v := range []any{
 		nil, true, false, "", "a&b<c>", "quote\" back\\slash", "\b\f\n\r\t\x00\x1f\x7f", "\xff\xfe invalid", "line\u2028sep\u2029",
-		"日本語 ☃ 🎉", 0.0, -0.0, 1.0, -1.5, 1e20, 1e21, 1e-6, 1e-7, 123456789.125, math.MaxFloat64, math.SmallestNonzeroFloat64,
+		"日本語 ☃ 🎉", 0.0, math.Copysign(0, -1), 1.0, -1.5, 1e20, 1e21, 1e-6, 1e-7, 123456789.125, math.MaxFloat64, math.SmallestNonzeroFloat64,
 		42, int64(-7), []string{"x", "y"}, []string(nil), []any{}, []any(nil), map[string]any{}, map[string]any(nil),
 		map[string]any{"b": 1.0, "a": []any{"x", map[string]any{"z": nil, "Y": true}}, "A": "upper"},
 		NewListResponse(2, 1, []Resource{{"id": "1", "meta": map[string]any{"version": `W/"1"`}}, {"id": "2"}}),
