@@ -51,23 +51,24 @@ func miUsername(u store.User) string {
 // UserResource renders a user as its SCIM document: what MI keeps plus the
 // read-only miscim extension (DESIGN §3.1).
 func UserResource(u store.User) scim.Resource {
-	doc := scim.Resource{
-		"schemas":  []any{scim.UserSchema, scim.MiscimUserSchema},
-		"id":       u.ID,
-		"userName": u.UserName,
-		"active":   u.Active,
-		"meta": map[string]any{
-			"resourceType": "User",
-			"created":      FormatTime(u.Created),
-			"lastModified": FormatTime(u.Modified),
-			"version":      ETag(u.Version),
-		},
-		scim.MiscimUserSchema: map[string]any{
-			"miUsername": u.MIUsername,
-			"userType":   u.UserType,
-			"authMethod": u.AuthMethod,
-			"source":     u.Source,
-		},
+	// Sized for every attribute up front: a map that grows past eight
+	// entries is rebuilt, and this runs for every user a request touches.
+	doc := make(scim.Resource, 9)
+	doc["schemas"] = []any{scim.UserSchema, scim.MiscimUserSchema}
+	doc["id"] = u.ID
+	doc["userName"] = u.UserName
+	doc["active"] = u.Active
+	doc["meta"] = map[string]any{
+		"resourceType": "User",
+		"created":      FormatTime(u.Created),
+		"lastModified": FormatTime(u.Modified),
+		"version":      ETag(u.Version),
+	}
+	doc[scim.MiscimUserSchema] = map[string]any{
+		"miUsername": u.MIUsername,
+		"userType":   u.UserType,
+		"authMethod": u.AuthMethod,
+		"source":     u.Source,
 	}
 	if u.ExternalID != "" {
 		doc["externalId"] = u.ExternalID
@@ -343,7 +344,7 @@ func (e *Engine) PatchUser(ctx context.Context, id string, body []byte, ifMatch 
 		return nil, err
 	}
 	return e.modifyUser(ctx, id, ifMatch, func(cur store.User) (scim.Resource, error) {
-		doc := scim.Clone(UserResource(cur)).(map[string]any)
+		doc := UserResource(cur) // a new document each time: nothing to copy
 		if err := scim.ApplyPatch(doc, scim.User, ops); err != nil {
 			return nil, err
 		}
