@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"reflect"
 	"testing"
 )
 
@@ -67,4 +68,36 @@ func FuzzAppendJSON(f *testing.F) {
 			t.Fatalf("AppendJSON(%s)\n got %s\nwant %s", data, got, want)
 		}
 	})
+}
+
+// TestAppendJSONListResponse fills every field of ListResponse, whatever
+// fields it has, and compares with encoding/json: a field added to the
+// struct but not to AppendJSON fails here.
+func TestAppendJSONListResponse(t *testing.T) {
+	for _, zero := range []bool{false, true} {
+		lr := &ListResponse{}
+		v := reflect.ValueOf(lr).Elem()
+		for i := 0; i < v.NumField() && !zero; i++ {
+			f := v.Field(i)
+			switch f.Kind() {
+			case reflect.String:
+				f.SetString("c<&>" + v.Type().Field(i).Name)
+			case reflect.Int:
+				f.SetInt(int64(i + 1))
+			case reflect.Slice:
+				switch f.Type().Elem().Kind() {
+				case reflect.String:
+					f.Set(reflect.ValueOf([]string{ListResponseSchema}))
+				default:
+					f.Set(reflect.ValueOf([]Resource{{"id": "1"}}))
+				}
+			default:
+				t.Fatalf("ListResponse.%s is a %s: teach AppendJSON and this test", v.Type().Field(i).Name, f.Kind())
+			}
+		}
+		got, ok := AppendJSON(nil, lr)
+		if want := reference(t, lr); !ok || !bytes.Equal(got, want) {
+			t.Errorf("AppendJSON(%+v)\n got %s\nwant %s", lr, got, want)
+		}
+	}
 }

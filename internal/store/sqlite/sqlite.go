@@ -125,11 +125,6 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err := s.migrate(ctx); err != nil {
 		return fail(err)
 	}
-	if got, err := s.Synchronous(ctx); err != nil {
-		return fail(err)
-	} else if got != opts.Sync {
-		return fail(fmt.Errorf("open database %s: synchronous is %s, not the %s asked for", path, got, opts.Sync))
-	}
 
 	rq := url.Values{}
 	rq.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", opts.BusyTimeout))
@@ -167,6 +162,13 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		}
 	}
 	s.startWriter(wal)
+	if got, err := s.Synchronous(ctx); err != nil {
+		s.Close()
+		return nil, err
+	} else if got != opts.Sync {
+		s.Close()
+		return nil, fmt.Errorf("open database %s: synchronous is %s, not the %s asked for", path, got, opts.Sync)
+	}
 	return s, nil
 }
 
@@ -199,22 +201,33 @@ func (s *Store) closeConns(all bool) {
 	}
 }
 
-// Synchronous reports the synchronous mode in force on the write
-// connection, the one that commits: what a durability claim rests on. A
-// kill -9 test cannot tell FULL from NORMAL (the page cache survives a
-// process kill), so this is how a test checks it.
+// Synchronous reports the durability in force on the connection that
+// commits, what a durability claim rests on: FULL when every commit is
+// fdatasynced before its callers are answered, NORMAL when they are
+// answered at commit. It reads PRAGMA synchronous on that connection
+// (through the writer), which must be NORMAL — the per-commit sync is the
+// syncer's, not SQLite's (commit.go) — and reports FULL when the syncer
+// runs. A kill -9 test cannot tell FULL from NORMAL (the page cache
+// survives a process kill), so this is how a test checks it.
 func (s *Store) Synchronous(ctx context.Context) (Sync, error) {
 	var level int
-	if err := s.write.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&level); err != nil {
+	err := s.Update(ctx, func(t store.Tx) error {
+		row, err := t.(*tx).queryRow(`PRAGMA synchronous`)
+		if err != nil {
+			return err
+		}
+		return row.Scan(&level)
+	})
+	if err != nil {
 		return "", fmt.Errorf("read the synchronous mode of %s: %w", s.path, err)
 	}
-	switch level {
-	case 1:
-		return SyncNormal, nil
-	case 2:
+	switch {
+	case level != 1:
+		return Sync(fmt.Sprintf("level %d on the write connection", level)), nil
+	case s.w.wal != nil:
 		return SyncFull, nil
 	}
-	return Sync(fmt.Sprintf("level %d", level)), nil
+	return SyncNormal, nil
 }
 
 // Path returns the database file name.
