@@ -314,6 +314,28 @@ func (t *Tenant) EffectiveAssignments(u *User) []Assignment {
 	return out
 }
 
+// Assigned reports whether the user has an effective assignment, as
+// EffectiveAssignments would list, without building the list: the scope
+// test a provisioning cycle makes for every user.
+func (t *Tenant) Assigned(u *User) bool {
+	if t.userAssignOff[u.index] < t.userAssignOff[u.index+1] {
+		return true
+	}
+	for _, gi := range t.userGroups[t.userGroupsOff[u.index]:t.userGroupsOff[u.index+1]] {
+		if t.groupAssignOff[gi] < t.groupAssignOff[gi+1] {
+			return true
+		}
+	}
+	return false
+}
+
+// GroupAssigned reports whether the group itself is assigned to the app
+// (an assignment of a parent group does not count: Entra does not follow
+// nesting).
+func (t *Tenant) GroupAssigned(g *Group) bool {
+	return t.groupAssignOff[g.index] < t.groupAssignOff[g.index+1]
+}
+
 // User is one Entra user. It is read-only: every method returns data the
 // caller may keep but must not modify (slices are shared with the snapshot).
 type User struct {
