@@ -37,3 +37,26 @@ func TestAssignedAgreesWithEffectiveAssignments(t *testing.T) {
 		}
 	}
 }
+
+// TestAttrValuesAgrees: AttrValues is Attr and MultiValued in one lookup.
+func TestAttrValuesAgrees(t *testing.T) {
+	tn := mustLoad(t, filepath.Join(examples, "graph"))
+	for u := range tn.Users() {
+		for _, name := range append(u.AttrNames(), "noSuchAttribute") {
+			vals, multi, ok := u.AttrValues(name)
+			want, wantOK := u.Attr(name)
+			if ok != wantOK || multi != u.MultiValued(name) || len(vals) != len(want) {
+				t.Fatalf("%s.%s: AttrValues = %v %v %v; Attr %v %v, MultiValued %v", u.ObjectID(), name, vals, multi, ok, want, wantOK, u.MultiValued(name))
+			}
+		}
+	}
+	for g := range tn.Groups() {
+		for _, name := range append(g.AttrNames(), "noSuchAttribute") {
+			vals, multi, ok := g.AttrValues(name)
+			want, wantOK := g.Attr(name)
+			if ok != wantOK || multi != g.MultiValued(name) || len(vals) != len(want) {
+				t.Fatalf("%s.%s: AttrValues disagrees", g.ObjectID(), name)
+			}
+		}
+	}
+}

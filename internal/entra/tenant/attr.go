@@ -146,6 +146,14 @@ func (a *attrSet) attr(n *names, name string) ([]string, bool) {
 	return a.vals[r.start : r.start+r.n : r.start+r.n], true
 }
 
+func (a *attrSet) attrValues(n *names, name string) ([]string, bool, bool) {
+	r, ok := a.lookup(n, name)
+	if !ok {
+		return nil, false, false
+	}
+	return a.vals[r.start : r.start+r.n : r.start+r.n], r.multi, true
+}
+
 func (a *attrSet) multi(n *names, name string) bool {
 	r, ok := a.lookup(n, name)
 	return ok && r.multi

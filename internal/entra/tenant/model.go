@@ -428,6 +428,12 @@ func (u *User) Attr(name string) (values []string, present bool) {
 // Count). false when absent.
 func (u *User) MultiValued(name string) bool { return u.multi(&u.t.names, name) }
 
+// AttrValues is Attr and MultiValued in one lookup, for callers that read
+// every mapped attribute of every user in a cycle.
+func (u *User) AttrValues(name string) (values []string, multiValued, present bool) {
+	return u.attrValues(&u.t.names, name)
+}
+
 // AttrNames lists the attributes the user has, sorted.
 func (u *User) AttrNames() []string { return u.attrNames(&u.t.names) }
 
@@ -560,6 +566,11 @@ func (g *Group) Attr(name string) (values []string, present bool) {
 // MultiValued reports whether the group attribute is multi-valued
 // (groupTypes, proxyAddresses, arrays and lists).
 func (g *Group) MultiValued(name string) bool { return g.multi(&g.t.names, name) }
+
+// AttrValues is Attr and MultiValued in one lookup.
+func (g *Group) AttrValues(name string) (values []string, multiValued, present bool) {
+	return g.attrValues(&g.t.names, name)
+}
 
 // AttrNames lists the attributes the group has, sorted.
 func (g *Group) AttrNames() []string { return g.attrNames(&g.t.names) }
