@@ -17,6 +17,7 @@ import (
 
 	"github.com/miscim/miscim/internal/cli/cmdutil"
 	entraexpr "github.com/miscim/miscim/internal/entra/expr"
+	"github.com/miscim/miscim/internal/entra/mapping"
 	"github.com/miscim/miscim/internal/iostreams"
 	"github.com/miscim/miscim/internal/render"
 )
@@ -35,6 +36,11 @@ type Options struct {
 	// Seed, when set, makes Guid() and RandomString() repeatable.
 	Seed          *uint64
 	DefaultDomain string
+	// TenantFlags and User name a tenant user to evaluate against:
+	// --tenant, --mapping and --scope decide IsSoftDeleted; --set values
+	// go on top of the user's.
+	cmdutil.TenantFlags
+	User string
 }
 
 // NewCmdExpr returns the expr command. runF replaces the run function in
@@ -43,7 +49,7 @@ func NewCmdExpr(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 	opts := &Options{IO: f.IO}
 	var now, seed string
 	cmd := &cobra.Command{
-		Use:   "expr EXPRESSION [--set attr=value ...] [--explain]",
+		Use:   "expr EXPRESSION [--tenant PATH --user ID|UPN] [--set attr=value ...] [--explain]",
 		Short: "Evaluate an Entra attribute-mapping expression offline",
 		Long: `Evaluate an attribute-mapping expression the way Entra's expression builder
 does, against attribute values given with --set, and print the result.
@@ -58,6 +64,13 @@ functions and of attributes alike: [Mail] is not [mail].
 string; an attribute that is not set is null. Repeat --set with the same
 attribute for a multi-valued attribute (proxyAddresses, appRoleAssignments).
 Booleans are the strings True and False, as Entra renders them.
+
+--tenant PATH --user ID|UPN evaluates against a user of a tenant export
+(docs/tenant.md), found by objectId or userPrincipalName: the user's
+attributes as Entra reads them, with the computed ones — IsSoftDeleted
+from the user's scope (--scope, and the scoping filters of --mapping),
+userPrincipalName with a guest's #EXT# stripped and
+originalUserPrincipalName. --set values go on top, replacing the user's.
 
 The result goes to stdout alone, for $(miscim expr ...): a multi-valued
 result one value per line. A null result prints nothing, and says so on
@@ -87,7 +100,13 @@ these values (IIF on a null attribute, a date that does not parse ...).`,
   miscim expr 'RemoveDuplicates([proxyAddresses])' --set proxyAddresses=smtp:a@x --set proxyAddresses=smtp:a@x
 
   # in a script
-  upn=$(miscim expr 'ToLower([userPrincipalName])' --set userPrincipalName=Ann@Contoso.com)`,
+  upn=$(miscim expr 'ToLower([userPrincipalName])' --set userPrincipalName=Ann@Contoso.com)
+
+  # against a user of a tenant export, IsSoftDeleted computed
+  miscim expr 'Switch([IsSoftDeleted], , "False", "1", "True", "0")' --tenant export/ --user diego.walters@contoso.com
+
+  # the same user, as if enabled
+  miscim expr 'Coalesce([mail], [userPrincipalName])' --tenant export/ --user diego.walters@contoso.com --set mail=`,
 		Args: cmdutil.ExactArgs(1, "the expression (quote it for the shell)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Expression = args[0]
@@ -102,6 +121,15 @@ these values (IIF on a null attribute, a date that does not parse ...).`,
 					return cmdutil.FlagErrorf("invalid --now %q: use RFC 3339, e.g. 2026-01-31T09:00:00Z", now)
 				}
 				opts.Now = func() time.Time { return t }
+			}
+			if (opts.Tenant == "") != (opts.User == "") {
+				return cmdutil.FlagErrorf("--tenant and --user go together: --tenant PATH --user ID|UPN evaluates against that tenant user")
+			}
+			if opts.Tenant == "" && (cmd.Flags().Changed("mapping") || cmd.Flags().Changed("scope")) {
+				return cmdutil.FlagErrorf("--mapping and --scope decide IsSoftDeleted of a tenant user: give --tenant PATH --user ID|UPN")
+			}
+			if err := opts.TenantFlags.Check(); err != nil {
+				return err
 			}
 			if seed != "" {
 				v, err := strconv.ParseUint(seed, 10, 64)
@@ -122,7 +150,10 @@ these values (IIF on a null attribute, a date that does not parse ...).`,
 	fl.StringVar(&now, "now", "", "the time Now() returns, RFC 3339 (default: the clock)")
 	fl.StringVar(&seed, "seed", "", "make Guid() and RandomString() repeatable with this seed")
 	fl.StringVar(&opts.DefaultDomain, "default-domain", "", "the tenant's default verified domain, for DefaultDomain()")
+	opts.TenantFlags.Register(cmd)
+	fl.StringVar(&opts.User, "user", "", "with --tenant: the user to evaluate against, by objectId or userPrincipalName")
 	_ = cmd.RegisterFlagCompletionFunc("set", cobra.NoFileCompletions)
+	_ = cmd.RegisterFlagCompletionFunc("user", cobra.NoFileCompletions)
 	return cmd
 }
 
@@ -156,7 +187,7 @@ func parseSets(sets []string) (entraexpr.Map, []string, error) {
 }
 
 func exprRun(opts *Options) error {
-	attrs, setOrder, err := parseSets(opts.Sets)
+	sets, setOrder, err := parseSets(opts.Sets)
 	if err != nil {
 		return err
 	}
@@ -172,7 +203,29 @@ func exprRun(opts *Options) error {
 		}
 		return err
 	}
-	warn(opts, e, attrs, setOrder)
+	var attrs entraexpr.Attributes = sets
+	available := map[string]string{}
+	for name := range sets {
+		available[name] = "--set gave"
+	}
+	if opts.Tenant != "" {
+		mp, err := opts.TenantFlags.Load(opts.Now)
+		if err != nil {
+			return err
+		}
+		u, err := mp.Tenant().FindUser(opts.User)
+		if err != nil {
+			return &cmdutil.InputError{Err: fmt.Errorf("--user: %w", err),
+				Hints: []string{"give the user's objectId or userPrincipalName; miscim tenant show --tenant " + opts.Tenant + " --users lists them"}}
+		}
+		attrs = mapping.Overlay(sets, mp.UserAttributes(u))
+		for _, name := range mp.UserAttributeNames(u) {
+			if _, set := available[name]; !set {
+				available[name] = "the user has"
+			}
+		}
+	}
+	warn(opts, e, available, setOrder)
 	env := &entraexpr.Env{Now: opts.Now, DefaultDomain: opts.DefaultDomain}
 	if opts.Seed != nil {
 		var key [32]byte
@@ -230,9 +283,11 @@ func reportNull(opts *Options, res entraexpr.Result) {
 	}
 }
 
-// warn prints, on stderr, Entra's documented pitfalls in the expression
-// and --set names that the expression does not read as written.
-func warn(opts *Options, e *entraexpr.Expr, attrs entraexpr.Map, setOrder []string) {
+// warn prints, on stderr, Entra's documented pitfalls in the expression,
+// attributes it reads in another case than the available ones (given with
+// --set, or the tenant user's; available maps each name to where it is
+// from), and --set names that the expression does not read as written.
+func warn(opts *Options, e *entraexpr.Expr, available map[string]string, setOrder []string) {
 	th := render.NewErrTheme(opts.IO)
 	w := func(format string, args ...any) {
 		fmt.Fprintln(opts.IO.ErrOut, th.Warn.Render("warning: ")+fmt.Sprintf(format, args...))
@@ -241,14 +296,19 @@ func warn(opts *Options, e *entraexpr.Expr, attrs entraexpr.Map, setOrder []stri
 		w("%s", d.Msg)
 	}
 	read := map[string]bool{}
+	names := make([]string, 0, len(available))
+	for name := range available {
+		names = append(names, name)
+	}
+	sort.Strings(names)
 	for _, a := range e.Attributes() {
 		read[a] = true
-		if _, ok := attrs[a]; ok {
+		if _, ok := available[a]; ok {
 			continue
 		}
-		for name := range attrs {
+		for _, name := range names {
 			if strings.EqualFold(name, a) {
-				w("[%s] is not set, so it is null; --set gave %q: attribute names are case-sensitive", a, name)
+				w("[%s] is not set, so it is null; %s %q: attribute names are case-sensitive", a, available[name], name)
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -155,5 +156,88 @@ func TestFlags(t *testing.T) {
 		if err := cmd.Execute(); !errors.As(err, &fe) {
 			t.Errorf("%v: %v, want a flag error", args, err)
 		}
+	}
+}
+
+// TestTenantUser: --tenant and --user evaluate against a tenant user, with
+// IsSoftDeleted computed from the user's scope and --set values on top.
+func TestTenantUser(t *testing.T) {
+	const active = `Switch([IsSoftDeleted], , "False", "1", "True", "0")`
+	sample := filepath.Join("..", "..", "..", "docs", "examples", "tenant")
+	tests := []struct {
+		name    string
+		opts    Options
+		format  render.Format
+		wantErr string
+	}{
+		{"tenant-active", Options{Expression: active, User: "adele.siciliani@contoso.com"}, render.FormatTable, ""},
+		{"tenant-disabled", Options{Expression: active, User: "diego.walters@contoso.com", Explain: true}, render.FormatTable, ""},
+		{"tenant-soft-deleted", Options{Expression: `Join(" ", [IsSoftDeleted], [userPrincipalName])`, User: "nestor.wilke@contoso.com"}, render.FormatTable, ""},
+		{"tenant-guest-json", Options{Expression: `Join(" | ", [userPrincipalName], [originalUserPrincipalName])`, User: "bo.chan_fabrikam.com#EXT#@contoso.onmicrosoft.com"}, render.FormatJSON, ""},
+		{"tenant-set-overrides", Options{Expression: `Coalesce([mail], [userPrincipalName])`, User: "adele.siciliani@contoso.com", Sets: []string{"mail=override@contoso.com", "IsSoftDeleted=True"}}, render.FormatTable, ""},
+		{"tenant-case-warning", Options{Expression: `[Mail]`, User: "adele.siciliani@contoso.com"}, render.FormatTable, ""},
+		{"tenant-scope-all", Options{Expression: active, User: "ulrike.deyoung@contoso.com", TenantFlags: cmdutil.TenantFlags{Scope: "all"}}, render.FormatTable, ""},
+		{"tenant-unknown-user", Options{Expression: active, User: "nobody@contoso.com"}, render.FormatTable, "input"},
+		{"tenant-iif-fails", Options{Expression: `IIF([jobTitle]="Director", "D", "x")`, User: "lynne.garcia@contoso.com", Sets: []string{"jobTitle="}}, render.FormatTable, "problems"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ios, _, out, errOut := iostreams.Test()
+			opts := tt.opts
+			opts.IO, opts.Format, opts.Now = ios, tt.format, clock
+			opts.Tenant = filepath.Join(sample, "graph")
+			err := exprRun(&opts)
+			checkKind(t, err, tt.wantErr)
+			var b bytes.Buffer
+			scope := ""
+			if tt.opts.Scope != "" {
+				scope = " --scope " + tt.opts.Scope
+			}
+			fmt.Fprintf(&b, "$ miscim expr %s --tenant docs/examples/tenant/graph --user %s%s\n--- stdout\n%s--- stderr\n%s", describe(tt.opts, tt.format), tt.opts.User, scope, out, errOut)
+			if err != nil {
+				fmt.Fprintf(&b, "--- error\n%s\n", err)
+				for _, h := range cmdutil.Hints(err) {
+					fmt.Fprintf(&b, "hint: %s\n", strings.ReplaceAll(h, sample, "docs/examples/tenant"))
+				}
+			}
+			testkit.Golden(t, tt.name, b.Bytes())
+		})
+	}
+	// The three formats give the same value.
+	for _, f := range []string{"native", "graph", "csv"} {
+		ios, _, out, _ := iostreams.Test()
+		opts := Options{IO: ios, Expression: active, User: "diego.walters@contoso.com", Now: clock, TenantFlags: cmdutil.TenantFlags{Tenant: filepath.Join(sample, f)}}
+		if err := exprRun(&opts); err != nil || out.String() != "0\n" {
+			t.Errorf("%s: %q %v", f, out, err)
+		}
+	}
+}
+
+func TestTenantFlags(t *testing.T) {
+	ios, _, _, _ := iostreams.Test()
+	f := &cmdutil.Factory{IO: ios, Now: clock, Flags: &config.Flags{Output: "table"}}
+	for _, args := range [][]string{
+		{"[mail]", "--tenant", "t.yaml"},
+		{"[mail]", "--user", "a@b"},
+		{"[mail]", "--scope", "all"},
+		{"[mail]", "--tenant", "t.yaml", "--user", "a@b", "--scope", "some"},
+	} {
+		cmd := NewCmdExpr(f, func(*Options) error { return nil })
+		cmd.SetArgs(args)
+		cmd.SetOut(&bytes.Buffer{})
+		cmd.SetErr(&bytes.Buffer{})
+		var fe *cmdutil.FlagError
+		if err := cmd.Execute(); !errors.As(err, &fe) {
+			t.Errorf("%v: got %v, want a usage error", args, err)
+		}
+	}
+	var got *Options
+	cmd := NewCmdExpr(f, func(o *Options) error { got = o; return nil })
+	cmd.SetArgs([]string{"[mail]", "--tenant", "t.yaml", "--user", "a@b", "--mapping", "m.yaml", "--scope", "all"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if got.Tenant != "t.yaml" || got.User != "a@b" || got.Mapping != "m.yaml" || got.Scope != "all" {
+		t.Errorf("options %+v", got)
 	}
 }

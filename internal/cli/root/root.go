@@ -10,8 +10,10 @@ import (
 	"github.com/miscim/miscim/internal/cli/cmdutil"
 	"github.com/miscim/miscim/internal/cli/expr"
 	"github.com/miscim/miscim/internal/cli/groups"
+	"github.com/miscim/miscim/internal/cli/mapping"
 	"github.com/miscim/miscim/internal/cli/replay"
 	"github.com/miscim/miscim/internal/cli/serve"
+	"github.com/miscim/miscim/internal/cli/tenant"
 	"github.com/miscim/miscim/internal/cli/testconnection"
 	"github.com/miscim/miscim/internal/cli/tokens"
 	"github.com/miscim/miscim/internal/cli/users"
@@ -101,6 +103,8 @@ Exit codes: 0 success, 1 unexpected failure, 2 usage or input error,
 	add(groupDiagnostics, testconnection.NewCmdTestConnection(f, nil))
 	add(groupDiagnostics, users.NewCmdUsers(f))
 	add(groupDiagnostics, groups.NewCmdGroups(f))
+	add(groupDiagnostics, tenant.NewCmdTenant(f))
+	add(groupDiagnostics, mapping.NewCmdMapping(f))
 	add(groupDiagnostics, expr.NewCmdExpr(f, nil))
 	add(groupDiagnostics, replay.NewCmdReplay(f, nil))
 	add(groupServer, serve.NewCmdServe(f, nil))

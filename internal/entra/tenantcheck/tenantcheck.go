@@ -78,6 +78,16 @@ const (
 	CodeExpressionPitfall    = "expression-pitfall"
 )
 
+// Checks lists the codes of every check tenant check makes, in the order
+// docs/tenant.md gives them (the loader's finding codes come on top).
+var Checks = []string{
+	CodeNoUserNameMapping, CodeNoEmailMapping, CodeNoGroupNameMapping, CodeActiveNotMapped, CodeDisableNeedsUpdate,
+	CodeExpressionPitfall, CodeAttributeNeverSet,
+	CodeNoEmail, CodeUserNameMissing, CodeUserNameTooLong, CodeDuplicateUserName, CodeGroupNameMissing, CodeDuplicateGroupName,
+	CodeMatchingValueEmpty, CodeDuplicateMatching, CodeExpressionFailed, CodeActiveNotBoolean, CodeActiveNull, CodeActiveNotFalse,
+	CodeTombstoneTooLong, CodeMembersNotInScope, CodeNestedGroups, CodeNotSecurityEnabled, CodeAccountEnabledAbsent,
+}
+
 // Finding is one problem with one object (or with the mapping, or the
 // export as a whole).
 type Finding struct {
@@ -287,7 +297,7 @@ func (c *checker) users() {
 	}
 	if unknownEnabled > 0 && c.mp.Tenant().Contents().AccountEnabled {
 		c.add(Finding{Severity: Info, Code: CodeAccountEnabledAbsent, Object: tenant.ObjectRef{Kind: "tenant"},
-			Problem: fmt.Sprintf("%d users in scope have no accountEnabled in the export: they are read as enabled", unknownEnabled),
+			Problem: fmt.Sprintf("%d %s in scope no accountEnabled in the export: read as enabled", unknownEnabled, plural(unknownEnabled, "user has", "users have")),
 			Fix:     "export accountEnabled for every user ($select=…,accountEnabled)", Source: c.mp.Tenant().Path()})
 	}
 	c.neverPresent(om, present, c.r.UsersInScope)
@@ -414,7 +424,7 @@ func (c *checker) common(d *mapping.Desired, ref tenant.ObjectRef, src string, d
 		case has:
 			if first, dup := dups.check("name", s, d); dup {
 				c.add(Finding{Severity: Error, Code: nameCode, Object: ref, Attribute: name, Source: src,
-					Problem: fmt.Sprintf("%s %q equals %s %s's when compared case-insensitively: Metric Insights keeps it unique and rejects the second (409)", name, s, d.Kind.Singular(), describe(first)),
+					Problem: fmt.Sprintf("%s %q equals that of %s %s when compared case-insensitively: Metric Insights keeps it unique and rejects the second (409)", name, s, d.Kind.Singular(), describe(first)),
 					Fix:     "make the names differ in Entra, or leave one out of scope"})
 			}
 		}
