@@ -221,7 +221,7 @@ func (c *checker) mappingFindings() {
 	if hasTarget(users, "emails") == nil {
 		c.add(Finding{Severity: Error, Code: CodeNoEmailMapping, Object: c.mappingRef(), Attribute: "emails",
 			Problem: "nothing is mapped to emails: Metric Insights requires an email, so every user is rejected",
-			Fix: `map mail to emails[type eq "work"].value`, Source: c.mappingSource(users.Line, "$.users")})
+			Fix:     `map mail to emails[type eq "work"].value`, Source: c.mappingSource(users.Line, "$.users")})
 	}
 	active := hasTarget(users, "active")
 	switch {
