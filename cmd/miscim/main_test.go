@@ -37,6 +37,12 @@ func TestMain(m *testing.M) {
 // TestScripts runs the end-to-end scripts in testdata/script against the
 // real binary: the embedded engine and a background `miscim serve`.
 func TestScripts(t *testing.T) {
+	// $EXAMPLES is docs/examples: the bundled sample tenant in its three
+	// formats and the example mappings.
+	examples, err := filepath.Abs(filepath.Join("..", "..", "docs", "examples"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
@@ -50,6 +56,7 @@ func TestScripts(t *testing.T) {
 			env.Setenv("XDG_STATE_HOME", filepath.Join(work, ".local", "state"))
 			env.Setenv("NO_COLOR", "1")
 			env.Setenv("MISCIM_DB", filepath.Join(work, "miscim.db"))
+			env.Setenv("EXAMPLES", examples)
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
