@@ -38,7 +38,8 @@ FUZZ_TARGETS := \
 	./internal/reqlog:FuzzReadJSON:20000x \
 	./internal/reqlog:FuzzReadHAR:20000x \
 	./internal/reqlog:FuzzReadHTTPDump:20000x \
-	./internal/reqlog:FuzzReadGzip:20000x
+	./internal/reqlog:FuzzReadGzip:20000x \
+	./internal/entra/mapping:FuzzLoad:15000x
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
