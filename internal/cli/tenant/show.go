@@ -22,14 +22,17 @@ type ShowOptions struct {
 	cmdutil.TenantFlags
 	// Users and Groups list the objects instead of the counts.
 	Users, Groups bool
-	Now           func() time.Time
+	// Explain names one object (objectId, UPN or group name) to show
+	// mapped, with where each value comes from.
+	Explain string
+	Now     func() time.Time
 }
 
 // NewCmdShow returns `tenant show`.
 func NewCmdShow(f *cmdutil.Factory, runF func(*ShowOptions) error) *cobra.Command {
 	opts := &ShowOptions{IO: f.IO, Now: f.Now}
 	cmd := &cobra.Command{
-		Use:   "show --tenant PATH [--mapping F] [--scope assigned|all] [--users] [--groups]",
+		Use:   "show --tenant PATH [--mapping F] [--scope assigned|all] [--users] [--groups] [--explain ID|UPN|GROUP]",
 		Short: "Show a tenant export as miscim reads it: counts, users, groups",
 		Long: `Show what miscim read from a tenant export: the counts of users, groups,
 memberships and assignments, and how many of them are assigned and in
@@ -45,14 +48,25 @@ nested groups, others; "20?" when possibly truncated by $expand=members),
 SCOPE, DESCRIPTION, OBJECT ID. On a terminal too narrow for them all,
 free text is cut and the last columns left out (named on stderr).
 
+--explain ID|UPN|GROUP shows one object as Entra would provision it: its
+scope and why (assignments, scoping filters, soft delete, accountEnabled),
+IsSoftDeleted, the matching values in precedence order, then one row per
+mapped attribute (TARGET, SOURCE, VALUE, FLOW: always, on-create,
+if-target-empty or none, and a NOTE on why nothing flows or when), and a
+group's members left out with why. For an expression's call tree, use
+miscim expr --tenant PATH --user ID --explain.
+
 -o json gives {"tenant","format","mapping","scope","counts"} and, with
 --users or --groups, "users" or "groups": every object with its
-attributes as read, its scope and its source (file and line); see
-docs/tenant.md. Exit codes: 0, or 2 when the tenant or mapping cannot be
-read.`,
+attributes as read, its scope and its source (file and line); with
+--explain the object: {"kind","objectId","name","source","scope","values",
+"matching","resource","members","skippedMembers"}; see docs/tenant.md.
+Exit codes: 0, or 2 when the tenant or mapping cannot be read or
+--explain names no object.`,
 		Example: `  miscim tenant show --tenant docs/examples/tenant/csv
   miscim tenant show --tenant export/ --users --scope all
-  miscim tenant show --tenant tenant.yaml --groups -o json`,
+  miscim tenant show --tenant tenant.yaml --groups -o json
+  miscim tenant show --tenant export/ --explain diego.walters@contoso.com`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var err error
@@ -61,6 +75,9 @@ read.`,
 			}
 			if err := opts.TenantFlags.Check(); err != nil {
 				return err
+			}
+			if opts.Explain != "" && (opts.Users || opts.Groups) {
+				return cmdutil.FlagErrorf("--explain shows one object; leave out --users and --groups")
 			}
 			if runF != nil {
 				return runF(opts)
@@ -71,6 +88,8 @@ read.`,
 	opts.TenantFlags.Register(cmd)
 	cmd.Flags().BoolVar(&opts.Users, "users", false, "list the users")
 	cmd.Flags().BoolVar(&opts.Groups, "groups", false, "list the groups")
+	cmd.Flags().StringVar(&opts.Explain, "explain", "", "show one user or group mapped, with where each value comes from (objectId, UPN or group name)")
+	_ = cmd.RegisterFlagCompletionFunc("explain", cobra.NoFileCompletions)
 	return cmd
 }
 
@@ -276,6 +295,16 @@ func showRun(opts *ShowOptions) error {
 		return err
 	}
 	t := mp.Tenant()
+	if opts.Explain != "" {
+		d, err := explainOf(mp, opts.Explain)
+		if err != nil {
+			return err
+		}
+		if done, err := render.Structured(opts.IO.Out, opts.Format, explainJSONOf(d)); done {
+			return err
+		}
+		return renderExplain(opts.IO, mp, d)
+	}
 	c := countOf(mp)
 	if opts.Format != render.FormatTable {
 		out := showJSON{Tenant: t.Path(), Format: string(t.Format()), Mapping: mp.Mapping().Name(), Scope: string(mp.Mode()), Counts: c}

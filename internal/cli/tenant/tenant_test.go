@@ -210,6 +210,34 @@ func TestShowGolden(t *testing.T) {
 		{"show-users-piped", small, false, 0, render.FormatTable, true, false, ""},
 		{"show-users-groups-json", small, false, 0, render.FormatJSON, true, true, ""},
 	}
+	explains := []struct {
+		name, tenant, ref string
+		tty               bool
+		width             int
+		format            render.Format
+		mapping           string
+	}{
+		{"explain-disabled-tty-80", filepath.Join(sample, "graph"), "diego.walters@contoso.com", true, 80, render.FormatTable, ""},
+		{"explain-disabled-tty-160", filepath.Join(sample, "graph"), "diego.walters@contoso.com", true, 160, render.FormatTable, ""},
+		{"explain-group-tty-80", small, "Data Science", true, 80, render.FormatTable, ""},
+		{"explain-group-piped", small, "22222222-0000-4000-8000-000000000001", false, 0, render.FormatTable, ""},
+		{"explain-no-mail-json", small, "alex.wilber@contoso.com", false, 0, render.FormatJSON, ""},
+		{"explain-sales-only-tty-160", filepath.Join(sample, "graph"), "ben.cline@contoso.com", true, 160, render.FormatTable, filepath.Join("..", "..", "..", "docs", "examples", "mapping", "sales-only.yaml")},
+	}
+	for _, tt := range explains {
+		t.Run(tt.name, func(t *testing.T) {
+			ios, out, errOut := streams(tt.tty, tt.width)
+			err := showRun(&ShowOptions{IO: ios, Format: tt.format, TenantFlags: cmdutil.TenantFlags{Tenant: tt.tenant, Mapping: tt.mapping}, Explain: tt.ref, Now: clock})
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden(t, tt.name, tt.width, out, errOut, nil)
+		})
+	}
+	ios, _, _ := streams(false, 0)
+	if err := showRun(&ShowOptions{IO: ios, TenantFlags: cmdutil.TenantFlags{Tenant: small}, Explain: "nobody"}); exitCode(err) != 2 || !strings.Contains(err.Error(), `no user or group "nobody"`) {
+		t.Errorf("--explain nobody: %v", err)
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ios, out, errOut := streams(tt.tty, tt.width)
@@ -278,6 +306,9 @@ func TestFlags(t *testing.T) {
 	var fe *cmdutil.FlagError
 	if err := execute(NewCmdCheck(f, nil), "--tenant", "t", "--scope", "everyone"); !errors.As(err, &fe) {
 		t.Errorf("--scope everyone: %v", err)
+	}
+	if err := execute(NewCmdShow(f, nil), "--tenant", "t", "--explain", "x", "--users"); !errors.As(err, &fe) {
+		t.Errorf("--explain with --users: %v", err)
 	}
 	if err := execute(NewCmdShow(f, nil), "extra"); !errors.As(err, &fe) {
 		t.Errorf("an argument: %v", err)
