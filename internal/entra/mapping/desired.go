@@ -252,8 +252,7 @@ type Desired struct {
 	// Assignments are the effective assignments, with Explain only.
 	Assignments []tenant.Assignment
 
-	attrs   userAttrs
-	mapping *ObjectMapping
+	attrs userAttrs
 }
 
 // Value returns the value mapped to a target path (compared
@@ -474,7 +473,7 @@ func (mp *Mapper) user(u *tenant.User, explain bool) *Desired {
 
 func (mp *Mapper) fillUser(d *Desired, u *tenant.User, values []AttrValue, explain bool) {
 	om := &mp.m.Users
-	d.Kind, d.ObjectID, d.Name, d.User, d.mapping = Users, u.ObjectID(), u.UserPrincipalName(), u, om
+	d.Kind, d.ObjectID, d.Name, d.User = Users, u.ObjectID(), u.UserPrincipalName(), u
 	d.attrs.u = u
 	d.Scope = mp.userScope(u, &d.attrs)
 	d.attrs.soft = expr.Bool(d.Scope.IsSoftDeleted())
@@ -486,7 +485,7 @@ func (mp *Mapper) fillUser(d *Desired, u *tenant.User, values []AttrValue, expla
 
 func (mp *Mapper) group(g *tenant.Group, explain bool) *Desired {
 	om := &mp.m.Groups
-	d := &Desired{Kind: Groups, ObjectID: g.ObjectID(), Name: g.DisplayName(), Group: g, mapping: om}
+	d := &Desired{Kind: Groups, ObjectID: g.ObjectID(), Name: g.DisplayName(), Group: g}
 	d.Scope = mp.GroupScope(g)
 	if explain {
 		d.Assignments = g.Assignments()
