@@ -120,7 +120,7 @@ func TestKill9LosesNoAcknowledgedWrite(t *testing.T) {
 		t.Fatalf("only %d creations acknowledged before the kill; the test proves nothing", len(acked))
 	}
 
-	raw, err := sql.Open("sqlite3", "file:"+db)
+	raw, err := sql.Open("sqlite3", sqlite.FileURI(db, nil))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,10 +2,11 @@
 // users, tombstones of users deleted by soft delete, groups, memberships,
 // API tokens and system variables with their change history.
 //
-// The interface is transactional and small enough for a PostgreSQL
-// implementation to satisfy, so that several `miscim serve` replicas can
-// share one database. store/sqlite is the embedded default. The store knows
-// nothing of SCIM documents or HTTP; it must not import net/http.
+// The interface is transactional and has two implementations with the same
+// semantics, proven by one test suite (store/storetest): store/sqlite, the
+// embedded default, and store/postgres, which several `miscim serve`
+// replicas share. The store knows nothing of SCIM documents or HTTP; it
+// must not import net/http.
 package store
 
 import (
@@ -23,6 +24,38 @@ var ErrNotFound = errors.New("not found")
 // ErrDuplicate is returned when a write would break a uniqueness rule
 // (userName or group displayName, case-insensitively).
 var ErrDuplicate = errors.New("duplicate")
+
+// ErrInvalidText is returned when a write holds text the database cannot
+// store: a NUL character, or bytes that are not UTF-8 (PostgreSQL's text
+// holds neither).
+var ErrInvalidText = errors.New("text with a NUL character or invalid UTF-8")
+
+// ErrUnavailable is matched (errors.Is) by the errors of a store that
+// cannot reach its database for now: the server is down, restarting or
+// unreachable, or a commit's outcome was lost with the connection. Such an
+// error says nothing was acknowledged; the request may be retried once the
+// database is back (the server answers 503 with Retry-After).
+var ErrUnavailable = errors.New("the database is unavailable")
+
+// UnavailableError is an ErrUnavailable with the reason, in words that
+// hold no SQL and no credentials (/healthz shows it).
+type UnavailableError struct {
+	Reason string // e.g. "cannot connect to 127.0.0.1:5432: connection refused"
+	Err    error  // the driver's error, for logs
+}
+
+func (e *UnavailableError) Error() string {
+	if e.Err == nil {
+		return "the database is unavailable: " + e.Reason
+	}
+	return "the database is unavailable: " + e.Reason + ": " + e.Err.Error()
+}
+
+// Is makes errors.Is(err, ErrUnavailable) true.
+func (e *UnavailableError) Is(target error) bool { return target == ErrUnavailable }
+
+// Unwrap returns the driver's error.
+func (e *UnavailableError) Unwrap() error { return e.Err }
 
 // User is one Metric Insights user.
 type User struct {
@@ -133,10 +166,10 @@ func (l Listing) String() string {
 //     reader has seen. While it stays the same, the record at position p of
 //     the listing stays at p (engine: the startIndex position cache).
 //
-// SQLite satisfies them with the rowid and a version kept by triggers
-// (docs/storage.md); a PostgreSQL store would use an identity column and a
-// version of its own, which must also account for transactions that
-// commit out of Seq order.
+// SQLite satisfies them with the rowid, taken from a counter that never
+// goes back, and a version kept by triggers; PostgreSQL with a sequence
+// whose values are drawn under a lock held to the commit, so that inserts
+// become visible in Seq order (docs/storage.md).
 
 // Store opens transactions. Update runs fn in one write transaction that
 // commits when fn returns nil and rolls back otherwise; View runs fn in a

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	_ "github.com/ncruces/go-sqlite3/driver" // the "sqlite3" database/sql driver
+	"github.com/miscim/miscim/internal/store/sqlite" // FileURI; registers the "sqlite3" database/sql driver
 )
 
 // DBDump reads a whole SQLite database through a read-only connection of
@@ -28,7 +28,7 @@ func OpenDBDump(t testing.TB, path string) *DBDump {
 	q := url.Values{}
 	q.Add("_pragma", "query_only(ON)")
 	q.Add("_pragma", "busy_timeout(10000)")
-	db, err := sql.Open("sqlite3", "file:"+path+"?"+q.Encode())
+	db, err := sql.Open("sqlite3", sqlite.FileURI(path, q))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -110,6 +110,25 @@ CREATE TRIGGER groups_listing_delete AFTER DELETE ON groups BEGIN
 	UPDATE listings SET records = records - 1, version = version + 1 WHERE listing = 'groups';
 END;
 `,
+	// 3: Seq is never reused. SQLite gives a new row the largest rowid
+	// plus one, so deleting the row with the largest rowid let the next
+	// insert take its rowid again, and a cursor walk already past it
+	// missed the new row. The store now sets the rowid itself from
+	// next_seq, the largest rowid ever given, which the insert triggers
+	// keep and nothing lowers.
+	`
+ALTER TABLE listings ADD COLUMN next_seq INTEGER NOT NULL DEFAULT 0;
+UPDATE listings SET next_seq = (SELECT COALESCE(MAX(rowid), 0) FROM users) WHERE listing = 'users';
+UPDATE listings SET next_seq = (SELECT COALESCE(MAX(rowid), 0) FROM groups) WHERE listing = 'groups';
+DROP TRIGGER users_listing_insert;
+CREATE TRIGGER users_listing_insert AFTER INSERT ON users BEGIN
+	UPDATE listings SET records = records + 1, next_seq = MAX(next_seq, NEW.rowid) WHERE listing = 'users';
+END;
+DROP TRIGGER groups_listing_insert;
+CREATE TRIGGER groups_listing_insert AFTER INSERT ON groups BEGIN
+	UPDATE listings SET records = records + 1, next_seq = MAX(next_seq, NEW.rowid) WHERE listing = 'groups';
+END;
+`,
 }
 
 // SchemaVersion is the schema version this build writes.

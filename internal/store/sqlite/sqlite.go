@@ -101,7 +101,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
-	write, err := sql.Open("sqlite3", "file:"+path+"?"+q.Encode())
+	write, err := sql.Open("sqlite3", FileURI(path, q))
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
@@ -131,7 +131,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	rq.Add("_pragma", "foreign_keys(ON)")
 	rq.Add("_pragma", "query_only(ON)")
 	rq.Set("_txlock", "deferred")
-	readDSN := "file:" + path + "?" + rq.Encode()
+	readDSN := FileURI(path, rq)
 	read, err := sql.Open("sqlite3", readDSN)
 	if err != nil {
 		return fail(fmt.Errorf("open database %s: %w", path, err))
@@ -139,7 +139,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	read.SetMaxOpenConns(opts.ReadConns)
 	read.SetMaxIdleConns(1)
 	s.read = read
-	if s.wconn, err = openConn("file:"+path+"?"+q.Encode(), "BEGIN IMMEDIATE", false); err != nil {
+	if s.wconn, err = openConn(FileURI(path, q), "BEGIN IMMEDIATE", false); err != nil {
 		return fail(fmt.Errorf("open database %s: %w", path, err))
 	}
 	for range opts.ReadConns {
@@ -170,6 +170,27 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open database %s: synchronous is %s, not the %s asked for", path, got, opts.Sync)
 	}
 	return s, nil
+}
+
+// FileURI returns the SQLite URI (https://sqlite.org/uri.html) that opens
+// the file at path with the given parameters. The path is a path whatever
+// characters it holds: '?', '#' and '%' are percent-encoded, so that none
+// of it is read as a query (which would displace the parameters, the busy
+// timeout among them) or a fragment. It is made absolute first: a relative
+// file: URI must not begin with what looks like an authority.
+func FileURI(path string, params url.Values) string {
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	u := url.URL{Scheme: "file", Path: filepath.ToSlash(path), OmitHost: true}
+	if filepath.VolumeName(path) != "" {
+		u.Path = "/" + u.Path // file:/C:/… on Windows
+	}
+	s := u.String()
+	if len(params) > 0 {
+		s += "?" + params.Encode()
+	}
+	return s
 }
 
 // Durability reports the mode in force: SyncFull when every commit is

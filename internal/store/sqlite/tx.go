@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/miscim/miscim/internal/store"
 )
@@ -88,6 +89,17 @@ func (t *tx) queryRow(query string, args ...any) (row, error) {
 		return row{}, err
 	}
 	return row{r}, nil
+}
+
+// checkText refuses to write what PostgreSQL's store cannot hold either
+// (store.ErrInvalidText), so that both stores accept the same writes.
+func checkText(vals ...string) error {
+	for _, s := range vals {
+		if strings.IndexByte(s, 0) >= 0 || !utf8.ValidString(s) {
+			return store.ErrInvalidText
+		}
+	}
+	return nil
 }
 
 func nanos(tm time.Time) int64 {
@@ -233,7 +245,14 @@ func (t *tx) count(query string) (int, error) {
 
 func (t *tx) CountUsers() (int, error) { return t.count(qCountUsers) }
 
+func userText(u store.User) error {
+	return checkText(u.ID, u.ExternalID, u.UserName, u.GivenName, u.FamilyName, u.Email, u.EmailType, u.UserType, u.AuthMethod, u.Source, u.MIUsername)
+}
+
 func (t *tx) InsertUser(u store.User) error {
+	if err := userText(u); err != nil {
+		return err
+	}
 	_, err := t.exec(qInsertUser,
 		u.ID, nullable(u.ExternalID), u.UserName, store.FoldKey(u.UserName), u.GivenName, u.FamilyName, u.Email, u.EmailType,
 		boolInt(u.Active), u.UserType, u.AuthMethod, u.Source, u.MIUsername, nanos(u.Created), nanos(u.Modified), u.Version)
@@ -244,6 +263,9 @@ func (t *tx) InsertUser(u store.User) error {
 }
 
 func (t *tx) UpdateUser(u store.User) error {
+	if err := userText(u); err != nil {
+		return err
+	}
 	// Most updates (Entra's PATCHes of a name, of active) keep userName's
 	// key and externalId. SQLite rewrites the entries of every index whose
 	// column an UPDATE sets, changed or not, so try the update that leaves
@@ -406,6 +428,9 @@ func (t *tx) GroupsPage(after int64, skip, limit int) ([]store.Group, error) {
 func (t *tx) CountGroups() (int, error) { return t.count(qCountGroups) }
 
 func (t *tx) InsertGroup(g store.Group) error {
+	if err := checkText(g.ID, g.DisplayName, g.ExternalID, g.Description); err != nil {
+		return err
+	}
 	_, err := t.exec(qInsertGroup,
 		g.ID, g.DisplayName, store.FoldKey(g.DisplayName), nullable(g.ExternalID), g.Description, nanos(g.Created), nanos(g.Modified), g.Version)
 	if isUniqueViolation(err) {
@@ -415,6 +440,9 @@ func (t *tx) InsertGroup(g store.Group) error {
 }
 
 func (t *tx) UpdateGroup(g store.Group) error {
+	if err := checkText(g.ID, g.DisplayName, g.ExternalID, g.Description); err != nil {
+		return err
+	}
 	res, err := t.exec(qUpdateGroup,
 		g.DisplayName, store.FoldKey(g.DisplayName), nullable(g.ExternalID), g.Description, nanos(g.Modified), g.Version, g.ID)
 	if isUniqueViolation(err) {
@@ -522,6 +550,9 @@ func (t *tx) Vars() (map[string]string, error) {
 }
 
 func (t *tx) SetVar(c store.VarChange) error {
+	if err := checkText(c.Name, c.Old, c.New, c.Who); err != nil {
+		return err
+	}
 	var err error
 	if c.New == "" {
 		_, err = t.exec(qDeleteVar, c.Name)
@@ -571,6 +602,9 @@ func scanToken(r scanner) (store.Token, error) {
 }
 
 func (t *tx) InsertToken(tk store.Token) error {
+	if err := checkText(tk.ID, tk.UserID, tk.Hash); err != nil {
+		return err
+	}
 	_, err := t.exec(qInsertToken,
 		tk.ID, tk.UserID, tk.Hash, nanos(tk.Created), nanos(tk.Expires))
 	if isUniqueViolation(err) {
@@ -615,8 +649,10 @@ var (
 	qScanUsers  = sqlq(`SELECT ` + userCols + ` FROM users ORDER BY rowid`)
 	qUsersPage  = sqlq(`SELECT ` + userCols + ` FROM users WHERE rowid > ? ORDER BY rowid LIMIT ? OFFSET ?`)
 	qCountUsers = sqlq(`SELECT records FROM listings WHERE listing = 'users'`)
-	qInsertUser = sqlq(`INSERT INTO users (id, external_id, user_name, user_name_key, given_name, family_name, email, email_type, active, user_type, auth_method, source, mi_username, created, modified, version)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	// The rowid (Seq) comes from listings.next_seq, never reused
+	// (migration 3).
+	qInsertUser = sqlq(`INSERT INTO users (rowid, id, external_id, user_name, user_name_key, given_name, family_name, email, email_type, active, user_type, auth_method, source, mi_username, created, modified, version)
+		SELECT next_seq + 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM listings WHERE listing = 'users'`)
 	qUpdateUser = sqlq(`UPDATE users SET external_id = ?, user_name = ?, user_name_key = ?, given_name = ?, family_name = ?, email = ?, email_type = ?,
 		active = ?, user_type = ?, auth_method = ?, source = ?, mi_username = ?, modified = ?, version = ? WHERE id = ?`)
 	qUpdateUserSameKeys = sqlq(`UPDATE users SET user_name = ?, given_name = ?, family_name = ?, email = ?, email_type = ?,
@@ -632,8 +668,8 @@ var (
 	qGroupsPage      = sqlq(`SELECT ` + groupCols + ` FROM groups WHERE rowid > ? ORDER BY rowid LIMIT ? OFFSET ?`)
 	qListingVersion  = sqlq(`SELECT version FROM listings WHERE listing = ?`)
 	qCountGroups     = sqlq(`SELECT records FROM listings WHERE listing = 'groups'`)
-	qInsertGroup     = sqlq(`INSERT INTO groups (id, display_name, display_name_key, external_id, description, created, modified, version)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+	qInsertGroup     = sqlq(`INSERT INTO groups (rowid, id, display_name, display_name_key, external_id, description, created, modified, version)
+		SELECT next_seq + 1, ?, ?, ?, ?, ?, ?, ?, ? FROM listings WHERE listing = 'groups'`)
 	qUpdateGroup      = sqlq(`UPDATE groups SET display_name = ?, display_name_key = ?, external_id = ?, description = ?, modified = ?, version = ? WHERE id = ?`)
 	qDeleteGroup      = sqlq(`DELETE FROM groups WHERE id = ?`)
 	qAddMember        = sqlq(`INSERT OR IGNORE INTO members (group_id, user_id) SELECT ?, id FROM users WHERE id = ?`)
