@@ -1,0 +1,7 @@
+package storetest
+
+import "testing"
+
+func TestSQLite(t *testing.T) { Run(t, SQLite()) }
+
+func TestPostgres(t *testing.T) { Run(t, Postgres()) }
