@@ -128,7 +128,6 @@ func TestWALMode(t *testing.T) {
 	}
 }
 
-
 // TestSeqMigrationContinuesAfterTheLargestRowid: a database made before
 // migration 3 gets a counter that starts above every rowid it holds, so
 // that no Seq is given twice after the upgrade either.

@@ -1266,8 +1266,12 @@ func testCancelledScan(t *testing.T, b Backend) {
 		return nil
 	})
 	for name, scan := range map[string]func(store.Tx, func()) error{
-		"ScanUsers":  func(tx store.Tx, step func()) error { return tx.ScanUsers(func(store.User) error { step(); return nil }) },
-		"ScanGroups": func(tx store.Tx, step func()) error { return tx.ScanGroups(func(store.Group) error { step(); return nil }) },
+		"ScanUsers": func(tx store.Tx, step func()) error {
+			return tx.ScanUsers(func(store.User) error { step(); return nil })
+		},
+		"ScanGroups": func(tx store.Tx, step func()) error {
+			return tx.ScanGroups(func(store.Group) error { step(); return nil })
+		},
 	} {
 		ctx, cancel := context.WithCancel(context.Background())
 		n := 0
