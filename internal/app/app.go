@@ -24,6 +24,7 @@ import (
 	"github.com/miscim/miscim/internal/iostreams"
 	"github.com/miscim/miscim/internal/render"
 	"github.com/miscim/miscim/internal/scim"
+	"github.com/miscim/miscim/internal/store"
 	"github.com/miscim/miscim/internal/target"
 )
 
@@ -118,6 +119,8 @@ func ExitCode(ctx context.Context, err error) int {
 		return exitErr.Code
 	case errors.Is(err, context.Canceled) || ctx.Err() != nil:
 		return ExitInterrupted
+	case errors.Is(err, store.ErrUnavailable):
+		return ExitUnavailable
 	case errors.As(err, &flagErr), errors.As(err, &inputErr), errors.As(err, &cfgErr), errors.As(err, &targetErr):
 		return ExitUsage
 	case errors.Is(err, client.ErrUnavailable):
@@ -152,6 +155,8 @@ func printError(ios *iostreams.IOStreams, cmd *cobra.Command, err error, code in
 		hints = append(hints, "the target rejected the token: pass an MI Admin's API token with --token-file or MISCIM_TOKEN")
 	case code == ExitAuth:
 		hints = append(hints, "the token is valid but not an Admin's: MI accepts only Admin API tokens for SCIM")
+	case code == ExitUnavailable && errors.Is(err, store.ErrUnavailable):
+		hints = append(hints, "check that the PostgreSQL server --db (or MISCIM_DB) names is running and reachable from here")
 	case code == ExitUnavailable:
 		hints = append(hints, "check the URL, the network and TLS (--ca-file, --insecure); -v traces the requests")
 	}

@@ -120,6 +120,17 @@ func storeError(err error, what string) error {
 		return nil
 	case errors.Is(err, store.ErrDuplicate):
 		return scim.Conflict("%s is already taken (names are unique regardless of case)", what)
+	case errors.Is(err, store.ErrInvalidText):
+		return scim.BadRequest(scim.ScimTypeInvalidValue, "a value holds a NUL character (or bytes that are not UTF-8), which Metric Insights cannot store: remove it")
+	case errors.Is(err, store.ErrUnavailable):
+		// Nothing was acknowledged; Entra retries a 503 (the server adds
+		// Retry-After).
+		reason := "it cannot be reached"
+		var ue *store.UnavailableError
+		if errors.As(err, &ue) {
+			reason = ue.Reason
+		}
+		return &scim.Error{Status: 503, Detail: "the database is unavailable (" + reason + "); retry later"}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -13,7 +12,7 @@ import (
 
 	"github.com/miscim/miscim/internal/scim"
 	"github.com/miscim/miscim/internal/store"
-	"github.com/miscim/miscim/internal/store/sqlite"
+	"github.com/miscim/miscim/internal/store/storetest"
 	"github.com/miscim/miscim/internal/testkit"
 )
 
@@ -78,26 +77,16 @@ type fixture struct {
 	e     *Engine
 	clock *testClock
 	st    *scanCounter
-	path  string
+	raw   store.Store // the store under st, of the kind MISCIM_TEST_STORE names
 	ctx   context.Context
-	dump  *testkit.DBDump
-}
-
-func openStore(t testing.TB, path string) *sqlite.Store {
-	t.Helper()
-	st, err := sqlite.Open(context.Background(), path, sqlite.Options{Sync: sqlite.SyncNormal})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
+	dump  func(testing.TB) string
 }
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "miscim.db")
 	clock := &testClock{t: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)}
-	st := &scanCounter{Store: openStore(t, path)}
+	raw := storetest.Open(t)
+	st := &scanCounter{Store: raw}
 	n := 0
 	var mu sync.Mutex
 	e := New(st, WithClock(clock.now), WithIDGenerator(func() string {
@@ -106,7 +95,7 @@ func newFixture(t testing.TB) *fixture {
 		n++
 		return fmt.Sprintf("%08x-0000-4000-8000-000000000000", n)
 	}))
-	return &fixture{t: t, e: e, clock: clock, st: st, path: path, ctx: context.Background(), dump: testkit.OpenDBDump(t, path)}
+	return &fixture{t: t, e: e, clock: clock, st: st, raw: raw, ctx: context.Background(), dump: storetest.Dumper(t, raw)}
 }
 
 // body renders a JSON body from a Go value or passes a string through.
@@ -205,15 +194,16 @@ func wantSCIMError(t *testing.T, err error, status int, scimType string) *scim.E
 // history — to prove that a failed request wrote nothing.
 func (f *fixture) snapshot() string {
 	f.t.Helper()
-	return f.dump.Snapshot(f.t)
+	return f.dump(f.t)
 }
 
-// withoutListingVersions leaves listings.version out of a snapshot, for a
-// check around a create and a delete of the same resource: a delete moves
-// the listing version on (paging, docs/storage.md) while everything else
-// must be as it was.
+// withoutListingVersions leaves listings.version and listings.next_seq out
+// of a snapshot, for a check around a create and a delete of the same
+// resource: a delete moves the listing version on, and a create the
+// counter Seq is drawn from, which never goes back (paging,
+// docs/storage.md), while everything else must be as it was.
 func withoutListingVersions(snapshot string) string {
-	return testkit.MaskColumn(snapshot, "listings", "version")
+	return testkit.MaskColumn(testkit.MaskColumn(snapshot, "listings", "version"), "listings", "next_seq")
 }
 
 func ext(doc scim.Resource) map[string]any {

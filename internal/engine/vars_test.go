@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/miscim/miscim/internal/store"
+	"github.com/miscim/miscim/internal/store/storetest"
 )
 
 func TestVarDefaults(t *testing.T) {
@@ -244,8 +245,8 @@ func TestSoftDeleteModeFollowsVar(t *testing.T) {
 // cache TTL.
 func TestCachedVarAcrossProcesses(t *testing.T) {
 	f := newFixture(t)
-	writer := New(openStore(t, f.path))
-	reader := New(openStore(t, f.path), WithVarCacheTTL(50*time.Millisecond))
+	writer := New(storetest.Again(t, f.raw))
+	reader := New(storetest.Again(t, f.raw), WithVarCacheTTL(50*time.Millisecond))
 
 	if v, err := reader.CachedVar(f.ctx, VarRequestLogger); err != nil || v != "N" {
 		t.Fatalf("CachedVar = %q, %v", v, err)

@@ -41,8 +41,9 @@ func ReadSegment(r io.Reader, name string) ([]Record, []Problem, error) {
 	return recs, probs, nil
 }
 
-// ReadDir reads every segment (scim-*.jsonl) of a request-log directory in
-// request order.
+// ReadDir reads every segment (scim-*.jsonl) of a request-log directory,
+// segment after segment in name order: one writer's log in request order.
+// (Several replicas' logs are merged by request time by Read.)
 func ReadDir(dir string) ([]Record, []Problem, error) {
 	names, err := filepath.Glob(filepath.Join(dir, "scim-*.jsonl"))
 	if err != nil {

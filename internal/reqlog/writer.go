@@ -34,6 +34,28 @@ func WithQueueSize(n int) Option {
 	}
 }
 
+// WithReplica names the replica that writes the log (serve --replica):
+// its segments carry the name, so that the logs of several replicas can
+// share a directory, or be gathered into one, and be told apart; replay
+// merges them by request time either way. Characters other than ASCII
+// letters, digits, '.', '_' and '-' become '_'.
+func WithReplica(name string) Option { return func(w *Writer) { w.replica = ReplicaName(name) } }
+
+// ReplicaName is name as it appears in segment names: ASCII letters,
+// digits, '.', '_' and '-' kept, anything else '_', at most 64 bytes.
+func ReplicaName(name string) string {
+	b := []byte(name)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			b[i] = '_'
+		}
+	}
+	if len(b) > 64 {
+		b = b[:64]
+	}
+	return string(b)
+}
+
 // WithErrorHandler sets a function called, from the writer's goroutine,
 // with each write error; the server logs them. Err returns the last one
 // either way.
@@ -44,8 +66,9 @@ func WithErrorHandler(f func(error)) Option { return func(w *Writer) { w.onError
 // the request path only enqueues.
 //
 // Segments are named scim-<UTC start of their first request as
-// 20060102T150405.000000000Z>-<its seq, 12 digits>.jsonl, so names sort in
-// request order, across restarts too; a new segment starts at each start
+// 20060102T150405.000000000Z>-<its seq, 12 digits>.jsonl, or
+// scim-<time>-<replica>-<seq>.jsonl when the writer has a replica name
+// (WithReplica), so names sort in request order, across restarts too; a new segment starts at each start
 // of the writer and when one reaches 64 MiB. One file per request would
 // cost a file creation per request — under load the request log then
 // costs a third of the server's throughput — where appending costs a
@@ -56,6 +79,7 @@ func WithErrorHandler(f func(error)) Option { return func(w *Writer) { w.onError
 // skip.
 type Writer struct {
 	dir       string
+	replica   string
 	queueSize int
 	onError   func(error)
 
@@ -211,10 +235,18 @@ func (w *Writer) run() {
 // SegmentName returns the name of the segment file that starts with r:
 // its request start time in UTC and its sequence number, both fixed width,
 // so that names sort in request order.
-func SegmentName(r Record) string {
+func SegmentName(r Record) string { return ReplicaSegmentName(r, "") }
+
+// ReplicaSegmentName is SegmentName for the writer of a replica: the
+// replica's name (see ReplicaName) between the time and the sequence
+// number, so that names still sort in time order across replicas.
+func ReplicaSegmentName(r Record, replica string) string {
 	t, err := time.Parse(time.RFC3339Nano, r.Time)
 	if err != nil {
 		t = time.Now()
+	}
+	if replica != "" {
+		return fmt.Sprintf("scim-%s-%s-%012d.jsonl", t.UTC().Format(fileTimeLayout), ReplicaName(replica), r.Seq)
 	}
 	return fmt.Sprintf("scim-%s-%012d.jsonl", t.UTC().Format(fileTimeLayout), r.Seq)
 }
@@ -240,7 +272,7 @@ func (w *Writer) openSegment(first Record) error {
 	if err := os.MkdirAll(w.dir, 0o750); err != nil {
 		return fmt.Errorf("request log: create directory: %w", err)
 	}
-	name := SegmentName(first)
+	name := ReplicaSegmentName(first, w.replica)
 	// O_EXCL: the name is unique (time and sequence); a second writer on
 	// the same directory must not interleave with this one.
 	f, err := os.OpenFile(filepath.Join(w.dir, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 
@@ -160,11 +161,23 @@ func (s *Server) healthz(c *call) {
 	if !c.allow(http.MethodGet, http.MethodHead) {
 		return
 	}
+	body := map[string]string{"status": "ok", "version": s.opts.Version}
+	if s.opts.Replica != "" {
+		body["replica"] = s.opts.Replica
+	}
 	if err := s.e.Ping(c.r.Context()); err != nil {
 		s.log.Error("health check failed", "request_id", c.id, "error", err)
-		c.writeBody(http.StatusServiceUnavailable, jsonContentType, map[string]string{
-			"status": "unavailable", "version": s.opts.Version, "detail": "the database cannot be read; request id " + c.id})
+		body["status"] = "unavailable"
+		body["detail"] = "the database cannot be read; request id " + c.id
+		var ue *store.UnavailableError
+		if errors.As(err, &ue) {
+			// Why, without SQL or credentials: what an operator looking at
+			// the load balancer needs first.
+			body["detail"] = "the database is unavailable: " + ue.Reason + "; the replica reconnects by itself when it is back"
+		}
+		c.w.Header().Set("Retry-After", retryAfterSeconds)
+		c.writeBody(http.StatusServiceUnavailable, jsonContentType, body)
 		return
 	}
-	c.writeBody(http.StatusOK, jsonContentType, map[string]string{"status": "ok", "version": s.opts.Version})
+	c.writeBody(http.StatusOK, jsonContentType, body)
 }

@@ -61,12 +61,22 @@ func (c *call) errorContentType() string {
 	return scimContentType
 }
 
+// retryAfterSeconds is the Retry-After of a 503: long enough for a
+// database restart or a failover to finish, short enough that a client
+// that honours it loses little time.
+const retryAfterSeconds = "5"
+
 // writeError writes a SCIM error body (RFC 7644 §3.12) with a numeric
 // status.
 func (c *call) writeError(status int, scimType, detail string) {
 	if status == http.StatusUnauthorized && c.w.Header().Get("WWW-Authenticate") == "" {
 		// RFC 6750 §3: a 401 names the scheme the client must use.
 		c.w.Header().Set("WWW-Authenticate", `Bearer realm="miscim"`)
+	}
+	if status == http.StatusServiceUnavailable && c.w.Header().Get("Retry-After") == "" {
+		// Entra retries a 503, after Retry-After when it is given
+		// (RFC 9110 §10.2.3); nothing was written.
+		c.w.Header().Set("Retry-After", retryAfterSeconds)
 	}
 	c.writeBody(status, c.errorContentType(), &scim.Error{Status: status, ScimType: scimType, Detail: detail})
 }

@@ -55,6 +55,9 @@ type Options struct {
 	MaxDrainBytes int64
 	// Version is reported by /healthz.
 	Version string
+	// Replica names this server among several on one database (serve
+	// --replica): it is in the request log's segment names and /healthz.
+	Replica string
 }
 
 // Server is the HTTP handler.
@@ -100,7 +103,7 @@ func New(e *engine.Engine, opts Options) *Server {
 		s.adminHash, s.hasAdmin = sha256.Sum256([]byte(opts.AdminToken)), true
 	}
 	if opts.LogDir != "" {
-		w, err := reqlog.NewWriter(opts.LogDir, reqlog.WithErrorHandler(s.requestLogError))
+		w, err := reqlog.NewWriter(opts.LogDir, reqlog.WithErrorHandler(s.requestLogError), reqlog.WithReplica(opts.Replica))
 		if err != nil {
 			s.log.Error("request log disabled", "dir", opts.LogDir, "error", err)
 		} else {

@@ -40,15 +40,21 @@ var ErrUnavailable = errors.New("the database is unavailable")
 // UnavailableError is an ErrUnavailable with the reason, in words that
 // hold no SQL and no credentials (/healthz shows it).
 type UnavailableError struct {
-	Reason string // e.g. "cannot connect to 127.0.0.1:5432: connection refused"
+	Reason string // e.g. "connection refused"
+	Where  string // the database, e.g. "miscim@127.0.0.1:5432/miscim", for logs
 	Err    error  // the driver's error, for logs
 }
 
 func (e *UnavailableError) Error() string {
-	if e.Err == nil {
-		return "the database is unavailable: " + e.Reason
+	msg := "the database"
+	if e.Where != "" {
+		msg += " " + e.Where
 	}
-	return "the database is unavailable: " + e.Reason + ": " + e.Err.Error()
+	msg += " is unavailable: " + e.Reason
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
 }
 
 // Is makes errors.Is(err, ErrUnavailable) true.

@@ -20,6 +20,8 @@ import (
 	"github.com/miscim/miscim/internal/client"
 	"github.com/miscim/miscim/internal/engine"
 	"github.com/miscim/miscim/internal/server"
+	"github.com/miscim/miscim/internal/store"
+	"github.com/miscim/miscim/internal/store/postgres"
 	"github.com/miscim/miscim/internal/store/sqlite"
 )
 
@@ -43,8 +45,9 @@ type Config struct {
 	// only); 0 means client.DefaultRetries, negative none (test-connection
 	// probes once, as Entra does).
 	Retries int
-	// Sync is the embedded database's synchronous mode; "" means
+	// Sync is the embedded SQLite database's synchronous mode; "" means
 	// sqlite.SyncFull (replay chooses SyncNormal, docs/replay.md).
+	// PostgreSQL's durability is the server's (synchronous_commit).
 	Sync sqlite.Sync
 }
 
@@ -64,7 +67,8 @@ type Target struct {
 	Engine *engine.Engine
 	// Embedded reports the in-process engine.
 	Embedded bool
-	// DBPath is the embedded database file; "" when remote.
+	// DBPath is the embedded database: a SQLite file, or a postgres://
+	// URL; "" when remote.
 	DBPath string
 
 	closers []io.Closer
@@ -93,15 +97,9 @@ func Open(ctx context.Context, cfg Config) (*Target, error) {
 	if path == "" {
 		path = DefaultDBPath()
 	}
-	// 0700: the database holds token hashes and user directory data.
-	// An unusable database path is the user's setting (--db, MISCIM_DB, a
-	// profile's db): a ConfigError, exit 2.
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, &ConfigError{Err: fmt.Errorf("create the directory of the embedded database %s: %w; choose another --db (or MISCIM_DB)", path, err)}
-	}
-	st, err := sqlite.Open(ctx, path, sqlite.Options{Sync: cfg.Sync})
+	st, _, err := OpenStore(ctx, path, cfg.Sync)
 	if err != nil {
-		return nil, &ConfigError{Err: fmt.Errorf("open embedded database %s: %w; choose another --db (or MISCIM_DB)", path, err)}
+		return nil, err
 	}
 	logDir := cfg.LogDir
 	if logDir == "" {
@@ -125,6 +123,57 @@ func Open(ctx context.Context, cfg Config) (*Target, error) {
 		DBPath:   path,
 		closers:  []io.Closer{srv, st}, // request log first, then the database
 	}, nil
+}
+
+// StoreInfo describes the store OpenStore opened, for start-up lines.
+type StoreInfo struct {
+	Kind     string // "sqlite" or "postgres"
+	Location string // the file, or user@host:port/database (no password)
+	// Detail is what the durability of a commit rests on:
+	// "synchronous=FULL", or the PostgreSQL server's version.
+	Detail string
+}
+
+func (i StoreInfo) String() string {
+	if i.Kind == "postgres" {
+		return "PostgreSQL " + i.Location + ", server " + i.Detail
+	}
+	return i.Location + ", " + i.Detail
+}
+
+// OpenStore opens the embedded engine's database that db names (--db,
+// MISCIM_DB, a profile's db): a postgres:// or postgresql:// URL opens
+// PostgreSQL; anything else is the path of a SQLite file, used as a path
+// whatever characters it holds (docs/storage.md). sync applies to SQLite.
+// A setting that cannot work is a ConfigError (exit 2); a PostgreSQL
+// server that cannot be reached is a store.ErrUnavailable (exit 5).
+func OpenStore(ctx context.Context, db string, sync sqlite.Sync) (store.Store, StoreInfo, error) {
+	if postgres.IsURL(db) {
+		st, err := postgres.Open(ctx, db, postgres.Options{})
+		if errors.Is(err, store.ErrUnavailable) {
+			return nil, StoreInfo{}, fmt.Errorf("open database: %w", err)
+		}
+		if err != nil {
+			return nil, StoreInfo{}, &ConfigError{Err: fmt.Errorf("open database: %w; check --db (or MISCIM_DB)", err)}
+		}
+		return st, StoreInfo{Kind: "postgres", Location: st.Location(), Detail: st.ServerVersion()}, nil
+	}
+	// 0700: the database holds token hashes and user directory data.
+	// An unusable database path is the user's setting (--db, MISCIM_DB, a
+	// profile's db): a ConfigError, exit 2.
+	if err := os.MkdirAll(filepath.Dir(db), 0o700); err != nil {
+		return nil, StoreInfo{}, &ConfigError{Err: fmt.Errorf("create the directory of the embedded database %s: %w; choose another --db (or MISCIM_DB)", db, err)}
+	}
+	st, err := sqlite.Open(ctx, db, sqlite.Options{Sync: sync})
+	if err != nil {
+		return nil, StoreInfo{}, &ConfigError{Err: fmt.Errorf("open embedded database %s: %w; choose another --db (or MISCIM_DB)", db, err)}
+	}
+	inForce, err := st.Synchronous(ctx)
+	if err != nil {
+		st.Close()
+		return nil, StoreInfo{}, err
+	}
+	return st, StoreInfo{Kind: "sqlite", Location: db, Detail: "synchronous=" + string(inForce)}, nil
 }
 
 // Close releases the embedded engine (request log, database); for a remote

@@ -22,7 +22,9 @@ import (
 	"github.com/miscim/miscim/internal/cli/cmdutil"
 	"github.com/miscim/miscim/internal/engine"
 	"github.com/miscim/miscim/internal/iostreams"
+	"github.com/miscim/miscim/internal/reqlog"
 	"github.com/miscim/miscim/internal/server"
+	"github.com/miscim/miscim/internal/store/postgres"
 	"github.com/miscim/miscim/internal/store/sqlite"
 	"github.com/miscim/miscim/internal/target"
 )
@@ -38,6 +40,7 @@ type Options struct {
 	AdminToken     string
 	DB             string
 	Sync           string
+	Replica        string
 	Quiet          bool
 	MaxBodyBytes   int64
 	ShutdownWindow time.Duration
@@ -89,6 +92,15 @@ $XDG_STATE_HOME/miscim/scim-log).`,
 			if err := cmdutil.CheckEnum("sync", opts.Sync, []string{"full", "normal"}); err != nil {
 				return err
 			}
+			if postgres.IsURL(opts.DB) && cmd.Flags().Changed("sync") {
+				return cmdutil.FlagErrorf("--sync is SQLite's synchronous mode; on PostgreSQL a commit is as durable as the server's synchronous_commit makes it (docs/storage.md): drop --sync")
+			}
+			if opts.Replica == "" {
+				opts.Replica = f.Env.Getenv("MISCIM_REPLICA")
+			}
+			if opts.Replica != "" && reqlog.ReplicaName(opts.Replica) != opts.Replica {
+				return cmdutil.FlagErrorf("--replica %q: use ASCII letters, digits, '.', '_' and '-' (at most 64), it names the replica's request-log files", opts.Replica)
+			}
 			switch {
 			case adminTokenFile != "":
 				b, err := os.ReadFile(adminTokenFile)
@@ -119,6 +131,7 @@ $XDG_STATE_HOME/miscim/scim-log).`,
 	fl.StringVar(&opts.LogDir, "log-dir", "", "request-log directory (used while ENABLE_SCIM_REQUEST_LOGGER=Y)")
 	fl.StringVar(&adminTokenFile, "admin-token-file", "", "file holding a static bearer token accepted as the built-in administrator (env MISCIM_ADMIN_TOKEN)")
 	fl.StringVar(&opts.Sync, "sync", "full", "SQLite synchronous mode: full (survives power loss) or normal (survives a crash, faster)")
+	fl.StringVar(&opts.Replica, "replica", "", "name of this replica, in its request-log file names, access log and /healthz (env MISCIM_REPLICA; default HOST-PORT)")
 	fl.BoolVar(&opts.Quiet, "quiet", false, "no access log on stderr")
 	fl.Int64Var(&opts.MaxBodyBytes, "max-body", 1<<20, "largest request body in bytes (larger: 413)")
 	fl.StringVar(&opts.PprofAddr, "pprof-addr", "", "serve Go's profiler on this loopback address (for performance work; docs/performance.md)")
@@ -136,16 +149,23 @@ func serveRun(ctx context.Context, opts *Options) error {
 	if strings.EqualFold(opts.Sync, "normal") {
 		sync = sqlite.SyncNormal
 	}
-	st, err := sqlite.Open(ctx, opts.DB, sqlite.Options{Sync: sync})
-	if err != nil {
-		return &cmdutil.InputError{Err: fmt.Errorf("open database: %w", err)}
-	}
-	defer st.Close()
-	// The mode in force, read back from SQLite, is what the start-up line
-	// reports: a durability test can check what it ran under.
-	inForce, err := st.Synchronous(ctx)
+	// For SQLite the start-up line reports the synchronous mode in force,
+	// read back from SQLite: a durability test can check what it ran
+	// under.
+	st, info, err := target.OpenStore(ctx, opts.DB, sync)
 	if err != nil {
 		return err
+	}
+	defer st.Close()
+
+	ln, err := net.Listen("tcp", opts.Addr)
+	if err != nil {
+		return &cmdutil.InputError{Err: fmt.Errorf("listen on %s: %w", opts.Addr, err),
+			Hints: []string{"choose another --addr, or port 0 for a free one"}}
+	}
+	replica := opts.Replica
+	if replica == "" {
+		replica = defaultReplica(ln.Addr())
 	}
 
 	// Quiet discards in the handler, which says it is disabled, so that no
@@ -155,7 +175,7 @@ func serveRun(ctx context.Context, opts *Options) error {
 	if !opts.Quiet {
 		handler = slog.NewTextHandler(opts.IO.ErrOut, &slog.HandlerOptions{Level: slog.LevelInfo})
 	}
-	logger := slog.New(handler)
+	logger := slog.New(handler).With("replica", replica)
 	e := engine.New(st)
 	srv := server.New(e, server.Options{
 		AdminToken:   opts.AdminToken,
@@ -163,22 +183,19 @@ func serveRun(ctx context.Context, opts *Options) error {
 		Logger:       logger,
 		MaxBodyBytes: opts.MaxBodyBytes,
 		Version:      build.Get().Version,
+		Replica:      replica,
 	})
 	defer srv.Close()
 
 	if opts.PprofAddr != "" {
 		_, stop, err := servePprof(opts.PprofAddr)
 		if err != nil {
+			ln.Close()
 			return err
 		}
 		defer stop()
 	}
 
-	ln, err := net.Listen("tcp", opts.Addr)
-	if err != nil {
-		return &cmdutil.InputError{Err: fmt.Errorf("listen on %s: %w", opts.Addr, err),
-			Hints: []string{"choose another --addr, or port 0 for a free one"}}
-	}
 	scheme := "http"
 	if opts.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(opts.TLSCert, opts.TLSKey)
@@ -203,7 +220,7 @@ func serveRun(ctx context.Context, opts *Options) error {
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 
-	fmt.Fprintf(opts.IO.ErrOut, "miscim serve: listening on %s (database %s, synchronous=%s)\n", base, opts.DB, inForce)
+	fmt.Fprintf(opts.IO.ErrOut, "miscim serve: listening on %s (database %s; replica %s)\n", base, info, replica)
 	if opts.ReadyFile != "" {
 		if err := writeAtomic(opts.ReadyFile, base+"\n"); err != nil {
 			_ = hs.Close()
@@ -251,6 +268,20 @@ func servePprof(addr string) (bound string, stop func(), err error) {
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = hs.Serve(ln) }()
 	return ln.Addr().String(), func() { _ = hs.Close() }, nil
+}
+
+// defaultReplica names a replica after its host and port: unique among
+// replicas that share a host, stable across restarts on the same port.
+func defaultReplica(a net.Addr) string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "miscim"
+	}
+	port := "0"
+	if tcp, ok := a.(*net.TCPAddr); ok {
+		port = fmt.Sprint(tcp.Port)
+	}
+	return reqlog.ReplicaName(host + "-" + port)
 }
 
 // displayAddr turns a listener address into host:port a client can dial

@@ -81,7 +81,7 @@ func connectionFailure(err error) bool {
 		return true
 	}
 	// pgx reports a connection it closed after a failure this way.
-	return strings.Contains(err.Error(), "conn closed") || strings.Contains(err.Error(), "conn busy")
+	return strings.Contains(err.Error(), "conn closed")
 }
 
 // describeOutage says in a few words why the database cannot be used,

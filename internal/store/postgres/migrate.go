@@ -144,7 +144,7 @@ const migrationLockClass, migrationLockID = 0x6d697363, 1 // "misc"
 func (s *Store) migrate(ctx context.Context) error {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
-		return s.unavailable(err)
+		return s.connectError(err)
 	}
 	defer conn.Release()
 	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1, $2)`, migrationLockClass, migrationLockID); err != nil {

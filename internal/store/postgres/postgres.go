@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/miscim/miscim/internal/store"
@@ -286,7 +287,23 @@ func (s *Store) unavailable(err error) error {
 	if _, inCommit := errors.AsType[*errCommit](err); inCommit {
 		reason = "the connection was lost during a commit, whose outcome is unknown (" + reason + ")"
 	}
-	return &store.UnavailableError{Reason: reason + " (" + s.where + ")", Err: err}
+	return &store.UnavailableError{Reason: reason, Where: s.where, Err: err}
+}
+
+// connectError explains a failed first connection: credentials or a
+// database name that are wrong are the user's to fix (a plain error);
+// anything else is the server being away (ErrUnavailable).
+func (s *Store) connectError(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch {
+		case strings.HasPrefix(pe.Code, "28"):
+			return fmt.Errorf("connect to %s: the server refused the credentials (%s)", s.where, pe.Message)
+		case pe.Code == "3D000":
+			return fmt.Errorf("connect to %s: %s; create it first (createdb)", s.where, pe.Message)
+		}
+	}
+	return s.unavailable(err)
 }
 
 // errReadOnly is returned by a write inside View.

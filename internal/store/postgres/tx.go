@@ -179,14 +179,29 @@ func prefixed(alias, cols string) string {
 	return strings.Join(parts, ", ")
 }
 
+// scanChunk is how many records ScanUsers and ScanGroups read at a time.
+// They read by pages and call fn between reads, not while a query's rows
+// are open: a connection runs one query at a time, and fn may read (the
+// members of each group, for a filter on members).
+const scanChunk = 1000
+
 func (t *tx) ScanUsers(fn func(store.User) error) error {
-	return t.readRows(`SELECT `+userCols+` FROM users ORDER BY seq`, func(r pgx.Rows) error {
-		u, err := scanUser(r)
+	var after int64
+	for {
+		page, err := t.UsersPage(after, 0, scanChunk)
 		if err != nil {
 			return err
 		}
-		return fn(u)
-	})
+		for _, u := range page {
+			if err := fn(u); err != nil {
+				return err
+			}
+		}
+		if len(page) < scanChunk {
+			return t.ctx.Err()
+		}
+		after = page[len(page)-1].Seq
+	}
 }
 
 func (t *tx) UsersPage(after int64, skip, limit int) ([]store.User, error) {
@@ -359,13 +374,22 @@ func (t *tx) GroupsBy(f store.Field, values []string) ([]store.Group, error) {
 }
 
 func (t *tx) ScanGroups(fn func(store.Group) error) error {
-	return t.readRows(`SELECT `+groupCols+` FROM groups ORDER BY seq`, func(r pgx.Rows) error {
-		g, err := scanGroup(r)
+	var after int64
+	for {
+		page, err := t.GroupsPage(after, 0, scanChunk)
 		if err != nil {
 			return err
 		}
-		return fn(g)
-	})
+		for _, g := range page {
+			if err := fn(g); err != nil {
+				return err
+			}
+		}
+		if len(page) < scanChunk {
+			return t.ctx.Err()
+		}
+		after = page[len(page)-1].Seq
+	}
 }
 
 func (t *tx) GroupsPage(after int64, skip, limit int) ([]store.Group, error) {
