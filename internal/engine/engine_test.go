@@ -13,7 +13,6 @@ import (
 	"github.com/miscim/miscim/internal/scim"
 	"github.com/miscim/miscim/internal/store"
 	"github.com/miscim/miscim/internal/store/storetest"
-	"github.com/miscim/miscim/internal/testkit"
 )
 
 // testClock is a settable clock.
@@ -203,7 +202,7 @@ func (f *fixture) snapshot() string {
 // counter Seq is drawn from, which never goes back (paging,
 // docs/storage.md), while everything else must be as it was.
 func withoutListingVersions(snapshot string) string {
-	return testkit.MaskColumn(testkit.MaskColumn(snapshot, "listings", "version"), "listings", "next_seq")
+	return storetest.MaskColumn(storetest.MaskColumn(snapshot, "listings", "version"), "listings", "next_seq")
 }
 
 func ext(doc scim.Resource) map[string]any {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,7 +16,7 @@ import (
 	"github.com/miscim/miscim/internal/engine"
 	"github.com/miscim/miscim/internal/store"
 	"github.com/miscim/miscim/internal/store/sqlite"
-	"github.com/miscim/miscim/internal/testkit"
+	"github.com/miscim/miscim/internal/store/storetest"
 )
 
 // handlerFixture is the real handler over a real engine and SQLite
@@ -26,7 +25,7 @@ type handlerFixture struct {
 	tb       testing.TB
 	e        *engine.Engine
 	s        *Server
-	dump     *testkit.DBDump
+	dump     func(testing.TB) string
 	uid, gid string
 	baseline string // snapshot of the state every input starts from
 }
@@ -35,16 +34,10 @@ const fuzzAdminToken = "fuzz-admin-token"
 
 func newHandlerFixture(tb testing.TB) *handlerFixture {
 	tb.Helper()
-	path := filepath.Join(tb.TempDir(), "miscim.db")
-	st, err := sqlite.Open(context.Background(), path, sqlite.Options{Sync: sqlite.SyncNormal})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { st.Close() })
-	e := engine.New(st)
+	e := newEngine(tb, sqlite.SyncNormal)
 	s := New(e, Options{AdminToken: fuzzAdminToken, MaxBodyBytes: 64 << 10, MaxDrainBytes: 64 << 10})
 	tb.Cleanup(func() { s.Close() })
-	fx := &handlerFixture{tb: tb, e: e, s: s, dump: testkit.OpenDBDump(tb, path)}
+	fx := &handlerFixture{tb: tb, e: e, s: s, dump: storetest.Dumper(tb, e.Store())}
 	fx.populate()
 	return fx
 }
@@ -63,7 +56,7 @@ func (fx *handlerFixture) populate() {
 		fx.tb.Fatal(err)
 	}
 	fx.gid = g["id"].(string)
-	fx.baseline = fx.dump.Snapshot(fx.tb)
+	fx.baseline = fx.dump(fx.tb)
 }
 
 // reset brings the database back to the baseline's shape after an input
@@ -218,7 +211,7 @@ func FuzzHandler(f *testing.F) {
 		if code < 300 && read.Len() > 0 && !utf8.Valid(read.Bytes()) {
 			t.Fatalf("%s %s: %d for a body that is not UTF-8: %q", req.Method, req.RequestURI, code, read.Bytes())
 		}
-		after := fx.dump.Snapshot(t)
+		after := fx.dump(t)
 		if after == fx.baseline {
 			return
 		}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/miscim/miscim/internal/engine"
 	"github.com/miscim/miscim/internal/store/sqlite"
+	"github.com/miscim/miscim/internal/store/storetest"
 )
 
 // env is a server over a real engine on SQLite in a temporary directory.
@@ -48,8 +49,14 @@ func slogTo(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
+// newEngine returns an engine on a fresh store of the kind
+// MISCIM_TEST_STORE names (SQLite by default, in a temporary directory, in
+// the given synchronous mode; or PostgreSQL).
 func newEngine(t testing.TB, sync sqlite.Sync) *engine.Engine {
 	t.Helper()
+	if storetest.Kind() == "postgres" {
+		return engine.New(storetest.Open(t))
+	}
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "miscim.db"), sqlite.Options{Sync: sync})
 	if err != nil {
 		t.Fatal(err)

@@ -31,7 +31,6 @@ import (
 	"github.com/miscim/miscim/internal/store"
 	"github.com/miscim/miscim/internal/store/postgres"
 	"github.com/miscim/miscim/internal/store/sqlite"
-	"github.com/miscim/miscim/internal/testkit"
 )
 
 // Environment variables.
@@ -254,7 +253,7 @@ func Dumper(t testing.TB, st store.Store) func(testing.TB) string {
 			return s
 		}
 	}
-	d := testkit.OpenDBDump(t, st.(*sqlite.Store).Path())
+	d := OpenDBDump(t, st.(*sqlite.Store).Path())
 	return d.Snapshot
 }
 
