@@ -1,7 +1,10 @@
 # miscim — build, test and measure.
 #
 #   make test    everything CI runs: lint, unit and end-to-end tests with the
-#                race detector, and a short run of every fuzz target
+#                race detector (the PostgreSQL suites on a throwaway cluster
+#                when PostgreSQL is installed), and a short run of every fuzz
+#                target
+#   make postgres-test  the PostgreSQL suites alone, on a throwaway cluster
 #   make bench   Go benchmarks and the loopback runs, the load run with its
 #                ratios (numbers in docs/performance.md); fails when a
 #                target is missed
@@ -43,7 +46,7 @@ FUZZ_TARGETS := \
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: update-golden demo newman all build test unit fuzz fuzz-short bench bench-go bench-load profile-load lint fmt vet staticcheck clean docs completions generated check-generated
+.PHONY: update-golden demo newman all build test unit postgres-test fuzz fuzz-short bench bench-go bench-load profile-load lint fmt vet staticcheck clean docs completions generated check-generated
 
 all: build
 
@@ -66,8 +69,18 @@ newman: $(NEWMAN)
 $(NEWMAN):
 	npm install --prefix .cache/newman --no-audit --no-fund --loglevel=error newman@6
 
+# unit runs every package on SQLite, with the store suite and the
+# multi-replica tests on PostgreSQL too, then the packages whose tests run
+# on the store MISCIM_TEST_STORE names again on PostgreSQL, all on one
+# throwaway cluster (.ci/with-postgres; without PostgreSQL those skip and
+# say so; MISCIM_REQUIRE_POSTGRES=1, as in CI, makes that a failure).
+STORE_PKGS := ./internal/engine/... ./internal/server/...
+
 unit: $(NEWMAN)
-	MISCIM_REQUIRE_NEWMAN=1 $(GO) test -race -count=1 $(PKGS)
+	MISCIM_REQUIRE_NEWMAN=1 bash .ci/with-postgres sh -c '$(GO) test -race -count=1 $(PKGS) && MISCIM_TEST_STORE=postgres $(GO) test -race -count=1 $(STORE_PKGS)'
+
+postgres-test:
+	bash .ci/with-postgres sh -c '$(GO) test -race -count=1 ./internal/store/... ./cmd/miscim/ -run "Postgres|Replica|DatabaseAway" && MISCIM_TEST_STORE=postgres $(GO) test -race -count=1 $(STORE_PKGS)'
 
 lint: fmt vet staticcheck
 
