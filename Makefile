@@ -46,7 +46,7 @@ FUZZ_TARGETS := \
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: update-golden demo newman all build test unit postgres-test fuzz fuzz-short bench bench-go bench-load profile-load lint fmt vet staticcheck clean docs completions generated check-generated
+.PHONY: update-golden demo newman all build test unit postgres-test bench-all fuzz fuzz-short bench bench-go bench-load profile-load lint fmt vet staticcheck clean docs completions generated check-generated
 
 all: build
 
@@ -114,11 +114,20 @@ fuzz:
 # adds flags (e.g. LOAD_FLAGS="-sync normal -v").
 LOAD_FLAGS ?=
 LOADGEN = $(GO) run ./cmd/loadgen -miscim bin/miscim -duration 5s -clients 8 -rounds 3 $(LOAD_FLAGS)
+#
+# PostgreSQL: the store benchmarks (a member change in a group of 250,000,
+# both stores) and cmd/replicaload (the mixed workload on SQLite, on one
+# PostgreSQL replica and on two behind haproxy) run on a durable throwaway
+# cluster (.ci/with-postgres --durable).
 bench: build
+	bash .ci/with-postgres --durable $(MAKE) --no-print-directory bench-all
+
+bench-all:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./internal/...
 	@status=0; \
 	$(GO) run ./cmd/listbench -miscim bin/miscim || status=1; \
 	$(LOADGEN) || status=1; \
+	$(GO) run ./cmd/replicaload -miscim bin/miscim -duration 10s -clients 8 || status=1; \
 	$(GO) run ./cmd/tenantload -users 100000 -groups 1000 -memberships 200000 || status=1; \
 	exit $$status
 
