@@ -72,10 +72,18 @@ flight finish and the database is closed cleanly.
 
 With ENABLE_SCIM_REQUEST_LOGGER=Y every SCIM request is written to --log-dir
 (default /opt/mi/web/backend/data/temp/scim when writable, else
-$XDG_STATE_HOME/miscim/scim-log).`,
+$XDG_STATE_HOME/miscim/scim-log), in files named after the replica
+(--replica, default HOST-PORT).
+
+--db (or MISCIM_DB) is a SQLite file, or a postgres:// (postgresql://) URL:
+several serve replicas on one PostgreSQL database behind a load balancer act
+as one endpoint (docs/deploy.md). /healthz answers 503 with the reason while
+the database is away, and SCIM requests 503 with Retry-After; the replica
+reconnects by itself.`,
 		Example: `  miscim serve --addr 127.0.0.1:8080
   miscim serve --addr 127.0.0.1:0 --ready-file /tmp/url --admin-token-file /tmp/token &
-  miscim serve --addr :8443 --tls-cert cert.pem --tls-key key.pem`,
+  miscim serve --addr :8443 --tls-cert cert.pem --tls-key key.pem
+  miscim serve --addr :8080 --db 'postgres://miscim@db.example.com/miscim?sslmode=verify-full' --replica web1`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := f.Config()
