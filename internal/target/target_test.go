@@ -13,6 +13,7 @@ import (
 
 	"github.com/miscim/miscim/internal/client"
 	"github.com/miscim/miscim/internal/scim"
+	"github.com/miscim/miscim/internal/store"
 )
 
 func TestOpenEmbedded(t *testing.T) {
@@ -183,5 +184,37 @@ func TestCheckWrites(t *testing.T) {
 		if !g.Allowed || g.Notice != "" {
 			t.Errorf("%+v", g)
 		}
+	}
+}
+
+// TestOpenStoreChoosesByURL: a postgres:// URL is PostgreSQL (a server
+// that cannot be reached is ErrUnavailable, exit 5, and no file appears);
+// anything else, a libpq key=value string included, is a SQLite file at
+// that path.
+func TestOpenStoreChoosesByURL(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	_, _, err := OpenStore(context.Background(), "postgres://miscim@127.0.0.1:1/miscim?sslmode=disable&connect_timeout=2", "")
+	if !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("unreachable PostgreSQL: %v, want ErrUnavailable", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("a postgres URL left files behind: %v", entries)
+	}
+	_, _, err = OpenStore(context.Background(), "postgres://miscim@127.0.0.1:1/miscim?pool_max_conns=zero", "")
+	var ce *ConfigError
+	if !errors.As(err, &ce) {
+		t.Fatalf("a malformed URL: %v, want a ConfigError", err)
+	}
+	st, info, err := OpenStore(context.Background(), "host=localhost dbname=miscim", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if info.Kind != "sqlite" {
+		t.Fatalf("a key=value string opened %s", info.Kind)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "host=localhost dbname=miscim")); err != nil {
+		t.Fatalf("the key=value string is not the SQLite file's name: %v", err)
 	}
 }

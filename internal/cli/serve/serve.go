@@ -228,7 +228,7 @@ func serveRun(ctx context.Context, opts *Options) error {
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 
-	fmt.Fprintf(opts.IO.ErrOut, "miscim serve: listening on %s (database %s; replica %s)\n", base, info, replica)
+	fmt.Fprintf(opts.IO.ErrOut, "miscim serve: listening on %s as replica %s (database %s)\n", base, replica, info)
 	if opts.ReadyFile != "" {
 		if err := writeAtomic(opts.ReadyFile, base+"\n"); err != nil {
 			_ = hs.Close()

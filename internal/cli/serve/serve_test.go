@@ -94,18 +94,24 @@ func TestServeTLSAndGracefulShutdown(t *testing.T) {
 
 func TestNewCmdServeRejectsBadFlags(t *testing.T) {
 	tests := []struct {
-		args, env, want string
+		args, env, db, want string
 	}{
 		{args: "--tls-cert c.pem", want: "--tls-cert and --tls-key go together"},
 		{args: "--sync fast", want: `invalid value "fast" for --sync`},
 		{env: "https://mi.example.com/scim/v2", want: "serve runs the embedded engine"},
+		{args: "--sync normal", db: "postgres://miscim@127.0.0.1/miscim", want: "--sync is SQLite's synchronous mode"},
+		{args: "--sync full", db: "POSTGRESQL://miscim@127.0.0.1/miscim", want: "--sync is SQLite's synchronous mode"},
+		{args: "--replica web/1", want: `--replica "web/1": use ASCII letters`},
 	}
 	for _, tt := range tests {
 		ios, _, _, _ := iostreams.Test()
 		flags := &config.Flags{}
 		env := config.Env{Getenv: func(k string) string {
-			if k == config.EnvURL {
+			switch k {
+			case config.EnvURL:
 				return tt.env
+			case config.EnvDB:
+				return tt.db
 			}
 			return ""
 		}, ReadFile: os.ReadFile, HomeDir: t.TempDir()}
