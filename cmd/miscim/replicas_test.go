@@ -202,7 +202,6 @@ type load struct {
 	collideSeen map[string]int      // userName → 409s
 	counterOK   int                 // 200s of If-Match updates of counter
 	counterLost int                 // If-Match updates without an answer
-	createdAck  []string            // ids of other users answered 201
 	errors      atomic.Int64        // 5xx and requests without an answer
 	requests    atomic.Int64
 }
