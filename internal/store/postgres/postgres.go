@@ -213,6 +213,10 @@ func (s *Store) run(ctx context.Context, opts pgx.TxOptions, readOnly bool, fn f
 			connRetries++
 		case k == lostBeforeCommit, k == lostInCommit:
 			return s.unavailable(err)
+		case k == conflict:
+			// Still losing after the whole transaction timeout: say so as
+			// a 503 (retry later), never as a failure of miscim.
+			return &store.UnavailableError{Reason: "conflicting writes kept this one from committing for " + s.opts.TxTimeout.String(), Where: s.where, Err: err}
 		default:
 			return err
 		}
