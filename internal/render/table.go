@@ -45,6 +45,11 @@ type Column struct {
 	// it beside the others (0: never left out); the column with the
 	// highest Hide goes first. Piped output always has every column.
 	Hide int
+	// Min is how narrow a Truncate or Wrap column may be made before
+	// columns are left out (0: 12 for Truncate, 20 for Wrap): a column
+	// that is the reason to read the table (a log's detail) keeps its
+	// width while others give way.
+	Min int
 }
 
 // Cell is one cell: its text and, on a terminal with color, the style it
@@ -196,7 +201,8 @@ func (t *Table) renderTerminal(ios *iostreams.IOStreams) error {
 // fits in width display columns, giving way in this order:
 //
 //  1. Truncate and Wrap columns shrink, the widest first, down to a
-//     readable minimum (truncateMin, wrapMin, or their header);
+//     readable minimum (their Min, else truncateMin or wrapMin, or their
+//     header);
 //  2. while that is not enough, the column with the highest Hide is left
 //     out and step 1 starts again;
 //  3. with nothing left to hide, Keep columns are wrapped at spaces, the
@@ -229,6 +235,9 @@ func layout(cols []Column, headers []string, rows [][]string, width int) []int {
 	free := func(i int) bool { return cols[i].Fit != Keep }
 	keep := func(i int) bool { return cols[i].Fit == Keep }
 	readable := func(i int) int {
+		if cols[i].Min > 0 {
+			return max(floor[i], cols[i].Min)
+		}
 		if cols[i].Fit == Wrap {
 			return max(floor[i], wrapMin)
 		}

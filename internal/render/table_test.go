@@ -95,6 +95,8 @@ func TestLayout(t *testing.T) {
 		{"keep columns never shrink while free ones can", []Column{keep, wrapped}, []int{40, 60}, nil, 62, []int{40, 20}},
 		{"below readable: hide the highest Hide", []Column{keep, {Header: "h1", Hide: 1}, {Header: "h2", Hide: 2}, cut}, []int{40, 8, 8, 40}, nil, 66, []int{40, 8, 0, 14}},
 		{"then the next", []Column{keep, {Header: "h1", Hide: 1}, {Header: "h2", Hide: 2}, cut}, []int{40, 8, 8, 40}, nil, 60, []int{40, 0, 0, 18}},
+		{"without Min, free text shrinks to 20 before a column goes", []Column{{Header: "t", Hide: 1}, keep, wrapped}, []int{19, 26, 100}, nil, 80, []int{19, 26, 31}},
+		{"with Min, a column goes first", []Column{{Header: "t", Hide: 1}, keep, {Header: "d", Fit: Wrap, Min: 40}}, []int{19, 26, 100}, nil, 80, []int{0, 26, 52}},
 		{"hiding gives the width back", []Column{keep, {Header: "t", Fit: Truncate, Hide: 1}, wrapped}, []int{30, 40, 60}, nil, 60, []int{30, 0, 28}},
 		{"equal Hide: the rightmost first", []Column{keep, {Header: "a", Hide: 1}, {Header: "b", Hide: 1}}, []int{60, 10, 10}, nil, 72, []int{60, 10, 0}},
 		{"nothing to hide: free text down to hardMin", []Column{keep, cut}, []int{70, 30}, nil, 77, []int{70, 5}},
