@@ -170,26 +170,6 @@ every command. JSON output and every rule: docs/replay.md.`,
 	return cmd
 }
 
-// parseWhen reads a --since or --until value: RFC 3339 (fractional
-// seconds optional, a space for the T allowed, UTC without a zone), a
-// date (midnight UTC), or a Go duration meaning that long before now.
-func parseWhen(flag, s string, now time.Time) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if t, err := reqlog.ParseTime(s); err == nil {
-		return t, nil
-	}
-	if t, err := time.Parse("2006-01-02", s); err == nil {
-		return t, nil
-	}
-	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
-		return now.Add(-d), nil
-	}
-	return time.Time{}, cmdutil.FlagErrorf("invalid --%s %q: use an RFC 3339 time (2026-11-27T09:00:00Z), a date (2026-11-27) or a duration ago (90m, 24h)", flag, s)
-}
-
 // settings are the checked inputs of a run.
 type settings struct {
 	filter  replay.Filter
@@ -199,10 +179,10 @@ type settings struct {
 func checkSettings(opts *Options, now time.Time) (settings, error) {
 	var s settings
 	var err error
-	if s.filter.Since, err = parseWhen("since", opts.Since, now); err != nil {
+	if s.filter.Since, err = cmdutil.ParseWhen("since", opts.Since, now); err != nil {
 		return s, err
 	}
-	if s.filter.Until, err = parseWhen("until", opts.Until, now); err != nil {
+	if s.filter.Until, err = cmdutil.ParseWhen("until", opts.Until, now); err != nil {
 		return s, err
 	}
 	if !s.filter.Since.IsZero() && !s.filter.Until.IsZero() && !s.filter.Since.Before(s.filter.Until) {
