@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -22,6 +23,8 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/miscim/miscim/internal/app"
+	"github.com/miscim/miscim/internal/entra/provlog"
+	"github.com/miscim/miscim/internal/entra/simstate"
 )
 
 var update = flag.Bool("update", false, "rewrite the expected output in the scripts")
@@ -65,6 +68,7 @@ func TestScripts(t *testing.T) {
 			"http":     cmdHTTP,
 			"sleep":    cmdSleep,
 			"rawpost":  cmdRawPost,
+			"seedlogs": cmdSeedLogs,
 		},
 	})
 }
@@ -237,5 +241,36 @@ func cmdRawPost(ts *testscript.TestScript, neg bool, args []string) {
 		} else {
 			fmt.Fprintf(ts.Stderr(), "after the answer: %v\n", err)
 		}
+	}
+}
+
+// seedlogs STATE FILE stores the provisioning-log records of a JSON Lines
+// FILE in the simulator state file STATE through provlog.Store, as
+// simulate does, for the scripts of `miscim logs`.
+func cmdSeedLogs(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: seedlogs STATE FILE")
+	}
+	ctx := context.Background()
+	db, err := simstate.Open(ctx, ts.MkAbs(args[0]))
+	if err != nil {
+		ts.Fatalf("seedlogs: %v", err)
+	}
+	defer db.Close()
+	s, err := provlog.NewStore(db)
+	if err != nil {
+		ts.Fatalf("seedlogs: %v", err)
+	}
+	for i, line := range strings.Split(strings.TrimSpace(ts.ReadFile(args[1])), "\n") {
+		r, err := provlog.DecodeRecord([]byte(line))
+		if err != nil {
+			ts.Fatalf("seedlogs: line %d: %v", i+1, err)
+		}
+		if err := s.Add(ctx, r); err != nil {
+			ts.Fatalf("seedlogs: line %d: %v", i+1, err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		ts.Fatalf("seedlogs: %v", err)
 	}
 }

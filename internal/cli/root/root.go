@@ -10,6 +10,7 @@ import (
 	"github.com/miscim/miscim/internal/cli/cmdutil"
 	"github.com/miscim/miscim/internal/cli/expr"
 	"github.com/miscim/miscim/internal/cli/groups"
+	"github.com/miscim/miscim/internal/cli/logs"
 	"github.com/miscim/miscim/internal/cli/mapping"
 	"github.com/miscim/miscim/internal/cli/replay"
 	"github.com/miscim/miscim/internal/cli/serve"
@@ -107,6 +108,7 @@ Exit codes: 0 success, 1 unexpected failure, 2 usage or input error,
 	add(groupDiagnostics, mapping.NewCmdMapping(f))
 	add(groupDiagnostics, expr.NewCmdExpr(f, nil))
 	add(groupDiagnostics, replay.NewCmdReplay(f, nil))
+	add(groupDiagnostics, logs.NewCmdLogs(f, nil))
 	add(groupServer, serve.NewCmdServe(f, nil))
 	add(groupAdmin, vars.NewCmdVars(f))
 	add(groupAdmin, tokens.NewCmdTokens(f))
