@@ -25,6 +25,9 @@ import (
 	"strings"
 
 	_ "github.com/ncruces/go-sqlite3/driver" // registers the "sqlite3" database/sql driver
+
+	"github.com/miscim/miscim/internal/store/postgres"
+	"github.com/miscim/miscim/internal/store/sqlite"
 )
 
 // FileSuffix ends the name of a state file kept beside the embedded
@@ -49,7 +52,7 @@ const FileSuffix = ".simulate.db"
 // dbPath is the embedded database's path as resolved (--db, MISCIM_DB, a
 // profile, or the default); getenv reads the environment.
 func DefaultPath(targetURL, dbPath string, getenv func(string) string) string {
-	if targetURL == "" && isDatabaseURL(dbPath) {
+	if targetURL == "" && postgres.IsURL(dbPath) {
 		targetURL = dbPath
 	}
 	if targetURL != "" {
@@ -77,12 +80,6 @@ func StateDir(getenv func(string) string) string {
 		}
 	}
 	return filepath.Join(home, ".local", "state", "miscim")
-}
-
-// isDatabaseURL reports a PostgreSQL connection URL given as --db.
-func isDatabaseURL(s string) bool {
-	l := strings.ToLower(s)
-	return strings.HasPrefix(l, "postgres://") || strings.HasPrefix(l, "postgresql://")
 }
 
 // urlFileName names the state file of a target URL: readable (the host
@@ -125,12 +122,6 @@ func safeName(s string) string {
 	return b.String()
 }
 
-// uriPath escapes what a file: URI would read as its query, fragment or an
-// escape (SQLite decodes %XX in URI file names).
-func uriPath(path string) string {
-	return strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(filepath.ToSlash(path))
-}
-
 // ErrNoState is returned by OpenExisting when the file does not exist:
 // no simulation has run for that target (or --state names another file).
 var ErrNoState = errors.New("no simulator state file")
@@ -165,7 +156,7 @@ func Open(ctx context.Context, path string) (*sql.DB, error) {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite3", "file:"+uriPath(path)+"?"+q.Encode())
+	db, err := sql.Open("sqlite3", sqlite.FileURI(path, q))
 	if err != nil {
 		return nil, fmt.Errorf("open the simulator state %s: %w", path, err)
 	}
