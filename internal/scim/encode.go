@@ -2,10 +2,10 @@ package scim
 
 import (
 	"encoding/json"
-	"math"
 	"slices"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/miscim/miscim/internal/jsonappend"
 )
 
 // AppendJSON appends the JSON encoding of v to b, byte for byte what
@@ -21,11 +21,11 @@ func AppendJSON(b []byte, v any) (_ []byte, ok bool) {
 	case nil:
 		return append(b, "null"...), true
 	case string:
-		return appendString(b, t), true
+		return jsonappend.String(b, t), true
 	case bool:
 		return strconv.AppendBool(b, t), true
 	case float64:
-		return appendFloat(b, t)
+		return jsonappend.Float(b, t)
 	case int:
 		return strconv.AppendInt(b, int64(t), 10), true
 	case int64:
@@ -44,7 +44,7 @@ func AppendJSON(b []byte, v any) (_ []byte, ok bool) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, k)
+			b = jsonappend.String(b, k)
 			b = append(b, ':')
 			if b, ok = AppendJSON(b, t[k]); !ok {
 				return b, false
@@ -74,7 +74,7 @@ func AppendJSON(b []byte, v any) (_ []byte, ok bool) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, e)
+			b = jsonappend.String(b, e)
 		}
 		return append(b, ']'), true
 	case *ListResponse:
@@ -95,11 +95,11 @@ func AppendJSON(b []byte, v any) (_ []byte, ok bool) {
 		b = strconv.AppendInt(b, int64(t.ItemsPerPage), 10)
 		if t.NextCursor != "" {
 			b = append(b, `,"nextCursor":`...)
-			b = appendString(b, t.NextCursor)
+			b = jsonappend.String(b, t.NextCursor)
 		}
 		if t.PreviousCursor != "" {
 			b = append(b, `,"previousCursor":`...)
-			b = appendString(b, t.PreviousCursor)
+			b = jsonappend.String(b, t.PreviousCursor)
 		}
 		b = append(b, `,"Resources":`...)
 		if t.Resources == nil {
@@ -140,83 +140,3 @@ func marshalNoHTML(v any) ([]byte, error) {
 type appendBuffer []byte
 
 func (a *appendBuffer) Write(p []byte) (int, error) { *a = append(*a, p...); return len(p), nil }
-
-// appendFloat formats like encoding/json: the shortest form that reads
-// back the same, in exponent notation outside [1e-6, 1e21).
-func appendFloat(b []byte, f float64) ([]byte, bool) {
-	if math.IsInf(f, 0) || math.IsNaN(f) {
-		return b, false
-	}
-	abs := math.Abs(f)
-	format := byte('f')
-	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
-	}
-	start := len(b)
-	b = strconv.AppendFloat(b, f, format, -1, 64)
-	if format == 'e' {
-		// e-07 → e-7, as encoding/json writes it.
-		if n := len(b) - start; n >= 4 && b[len(b)-4] == 'e' && b[len(b)-3] == '-' && b[len(b)-2] == '0' {
-			b[len(b)-2] = b[len(b)-1]
-			b = b[:len(b)-1]
-		}
-	}
-	return b, true
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString quotes s as encoding/json does with HTML escaping off:
-// quote, backslash and control characters escaped (\b \f \n \r \t by
-// name), invalid UTF-8 as U+FFFD, U+2028 and U+2029 as \u escapes.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}

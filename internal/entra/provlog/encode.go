@@ -4,7 +4,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
-	"unicode/utf8"
+
+	"github.com/miscim/miscim/internal/jsonappend"
 )
 
 // appendRecord appends the record's JSON (one line, no newline) to b, in
@@ -16,29 +17,29 @@ import (
 // FuzzRecordJSON checks it against encoding/json.
 func appendRecord(b []byte, r *Record) []byte {
 	b = append(b, `{"id":`...)
-	b = appendString(b, r.ID)
+	b = jsonappend.String(b, r.ID)
 	b = append(b, `,"activityDateTime":"`...)
 	b = r.ActivityDateTime.UTC().AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","tenantId":`...)
-	b = appendString(b, r.TenantID)
+	b = jsonappend.String(b, r.TenantID)
 	b = append(b, `,"jobId":`...)
-	b = appendString(b, r.JobID)
+	b = jsonappend.String(b, r.JobID)
 	b = append(b, `,"cycleId":`...)
-	b = appendString(b, r.CycleID)
+	b = jsonappend.String(b, r.CycleID)
 	b = append(b, `,"changeId":`...)
-	b = appendString(b, r.ChangeID)
+	b = jsonappend.String(b, r.ChangeID)
 	b = append(b, `,"durationInMilliseconds":`...)
 	b = strconv.AppendInt(b, r.DurationInMilliseconds, 10)
 	b = append(b, `,"initiatedBy":{"id":`...)
-	b = appendString(b, r.InitiatedBy.ID)
+	b = jsonappend.String(b, r.InitiatedBy.ID)
 	b = append(b, `,"displayName":`...)
-	b = appendString(b, r.InitiatedBy.DisplayName)
+	b = jsonappend.String(b, r.InitiatedBy.DisplayName)
 	b = append(b, `,"initiatorType":`...)
-	b = appendString(b, r.InitiatedBy.InitiatorType)
+	b = jsonappend.String(b, r.InitiatedBy.InitiatorType)
 	b = append(b, `},"servicePrincipal":{"id":`...)
-	b = appendString(b, r.ServicePrincipal.ID)
+	b = jsonappend.String(b, r.ServicePrincipal.ID)
 	b = append(b, `,"displayName":`...)
-	b = appendString(b, r.ServicePrincipal.DisplayName)
+	b = jsonappend.String(b, r.ServicePrincipal.DisplayName)
 	b = append(b, `},"sourceSystem":`...)
 	b = appendSystem(b, &r.SourceSystem)
 	b = append(b, `,"targetSystem":`...)
@@ -48,26 +49,26 @@ func appendRecord(b []byte, r *Record) []byte {
 	b = append(b, `,"targetIdentity":`...)
 	b = appendIdentity(b, &r.TargetIdentity)
 	b = append(b, `,"provisioningAction":`...)
-	b = appendString(b, string(r.ProvisioningAction))
+	b = jsonappend.String(b, string(r.ProvisioningAction))
 	b = append(b, `,"provisioningStatusInfo":{"status":`...)
-	b = appendString(b, string(r.ProvisioningStatusInfo.Status))
+	b = jsonappend.String(b, string(r.ProvisioningStatusInfo.Status))
 	b = append(b, `,"errorInformation":`...)
 	if e := r.ProvisioningStatusInfo.ErrorInformation; e == nil {
 		b = append(b, "null"...)
 	} else {
 		b = append(b, `{"errorCode":`...)
-		b = appendString(b, e.ErrorCode)
+		b = jsonappend.String(b, e.ErrorCode)
 		b = append(b, `,"reason":`...)
-		b = appendString(b, e.Reason)
+		b = jsonappend.String(b, e.Reason)
 		if e.AdditionalDetails != "" {
 			b = append(b, `,"additionalDetails":`...)
-			b = appendString(b, e.AdditionalDetails)
+			b = jsonappend.String(b, e.AdditionalDetails)
 		}
 		b = append(b, `,"errorCategory":`...)
-		b = appendString(b, string(e.ErrorCategory))
+		b = jsonappend.String(b, string(e.ErrorCategory))
 		if e.RecommendedAction != "" {
 			b = append(b, `,"recommendedAction":`...)
-			b = appendString(b, e.RecommendedAction)
+			b = jsonappend.String(b, e.RecommendedAction)
 		}
 		b = append(b, '}')
 	}
@@ -78,13 +79,13 @@ func appendRecord(b []byte, r *Record) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, `{"name":`...)
-		b = appendString(b, s.Name)
+		b = jsonappend.String(b, s.Name)
 		b = append(b, `,"provisioningStepType":`...)
-		b = appendString(b, string(s.ProvisioningStepType))
+		b = jsonappend.String(b, string(s.ProvisioningStepType))
 		b = append(b, `,"status":`...)
-		b = appendString(b, string(s.Status))
+		b = jsonappend.String(b, string(s.Status))
 		b = append(b, `,"description":`...)
-		b = appendString(b, s.Description)
+		b = jsonappend.String(b, s.Description)
 		b = append(b, `,"details":`...)
 		b = appendDetails(b, s.Details)
 		b = append(b, '}')
@@ -96,7 +97,7 @@ func appendRecord(b []byte, r *Record) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, `{"displayName":`...)
-		b = appendString(b, p.DisplayName)
+		b = jsonappend.String(b, p.DisplayName)
 		b = append(b, `,"oldValue":`...)
 		b = appendOptional(b, p.OldValue)
 		b = append(b, `,"newValue":`...)
@@ -145,9 +146,9 @@ func detailsSize(d Details) int {
 
 func appendSystem(b []byte, s *System) []byte {
 	b = append(b, `{"id":`...)
-	b = appendString(b, s.ID)
+	b = jsonappend.String(b, s.ID)
 	b = append(b, `,"displayName":`...)
-	b = appendString(b, s.DisplayName)
+	b = jsonappend.String(b, s.DisplayName)
 	b = append(b, `,"details":`...)
 	b = appendDetails(b, s.Details)
 	return append(b, '}')
@@ -155,11 +156,11 @@ func appendSystem(b []byte, s *System) []byte {
 
 func appendIdentity(b []byte, id *Identity) []byte {
 	b = append(b, `{"id":`...)
-	b = appendString(b, id.ID)
+	b = jsonappend.String(b, id.ID)
 	b = append(b, `,"displayName":`...)
-	b = appendString(b, id.DisplayName)
+	b = jsonappend.String(b, id.DisplayName)
 	b = append(b, `,"identityType":`...)
-	b = appendString(b, id.IdentityType)
+	b = jsonappend.String(b, id.IdentityType)
 	b = append(b, `,"details":`...)
 	b = appendDetails(b, id.Details)
 	return append(b, '}')
@@ -173,9 +174,9 @@ func appendDetails(b []byte, d Details) []byte {
 	case 0:
 	case 1:
 		for k, v := range d {
-			b = appendString(b, k)
+			b = jsonappend.String(b, k)
 			b = append(b, ':')
-			b = appendString(b, v)
+			b = jsonappend.String(b, v)
 		}
 	default:
 		keys := make([]string, 0, len(d))
@@ -187,9 +188,9 @@ func appendDetails(b []byte, d Details) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, k)
+			b = jsonappend.String(b, k)
 			b = append(b, ':')
-			b = appendString(b, d[k])
+			b = jsonappend.String(b, d[k])
 		}
 	}
 	return append(b, '}')
@@ -199,60 +200,5 @@ func appendOptional(b []byte, s *string) []byte {
 	if s == nil {
 		return append(b, "null"...)
 	}
-	return appendString(b, *s)
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString quotes s as encoding/json does with HTML escaping off:
-// quote, backslash and control characters escaped (\b \f \n \r \t by
-// name), invalid UTF-8 as U+FFFD, U+2028 and U+2029 as \u escapes.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
+	return jsonappend.String(b, *s)
 }
