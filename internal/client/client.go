@@ -68,6 +68,9 @@ type Options struct {
 	Retries int
 	// UserAgent is the User-Agent header; "" means DefaultUserAgent.
 	UserAgent string
+	// HAR, when set, records every exchange (each attempt) as a HAR 1.2
+	// entry, credentials redacted; the caller closes it.
+	HAR *HARWriter
 
 	// retryWait replaces the first backoff step (tests keep it short).
 	retryWait time.Duration
@@ -122,6 +125,9 @@ func New(opts Options) (*Client, error) {
 		}
 		tr.TLSClientConfig = conf
 		rt = tr
+	}
+	if opts.HAR != nil {
+		rt = newHARRecorder(rt, opts.HAR, opts.Token)
 	}
 	if opts.Trace != nil {
 		rt = newTracer(rt, opts.Trace, opts.Token)

@@ -45,6 +45,10 @@ type Config struct {
 	// only); 0 means client.DefaultRetries, negative none (test-connection
 	// probes once, as Entra does).
 	Retries int
+	// HAR, when set, records every HTTP exchange with the target as HAR
+	// 1.2 (simulate --har), in-process ones too; the caller closes it
+	// after the target.
+	HAR *client.HARWriter
 	// Sync is the embedded SQLite database's synchronous mode; "" means
 	// sqlite.SyncFull (replay chooses SyncNormal, docs/replay.md).
 	// PostgreSQL's durability is the server's (synchronous_commit).
@@ -86,6 +90,7 @@ func Open(ctx context.Context, cfg Config) (*Target, error) {
 			CAFile:   cfg.CAFile,
 			Trace:    cfg.Trace,
 			Retries:  cfg.Retries,
+			HAR:      cfg.HAR,
 		})
 		if err != nil {
 			return nil, &ConfigError{Err: err}
@@ -111,6 +116,7 @@ func Open(ctx context.Context, cfg Config) (*Target, error) {
 		BaseURL:   EmbeddedBaseURL,
 		Timeout:   cfg.Timeout,
 		Trace:     cfg.Trace,
+		HAR:       cfg.HAR,
 		Transport: client.HandlerTransport(server.LocalAdmin(srv)),
 	})
 	if err != nil {
