@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"slices"
 	"strings"
 	"time"
 )
@@ -162,9 +163,10 @@ func (s *Store) scan(ctx context.Context, q Query, fn func(Cursor, []byte) error
 		where = append(where, "activity >= ?")
 		args = append(args, q.Since.UnixNano())
 	}
-	if id := strings.ToLower(strings.TrimSpace(q.Identity)); id != "" {
+	identity := strings.ToLower(strings.TrimSpace(q.Identity))
+	if identity != "" {
 		where = append(where, "seq IN (SELECT seq FROM provlog_identities WHERE key = ?)")
-		args = append(args, id)
+		args = append(args, identityHash(identity))
 	}
 	query := "SELECT seq, doc FROM provlog_records WHERE " + strings.Join(where, " AND ") + " ORDER BY seq LIMIT ?"
 
@@ -200,6 +202,10 @@ func (s *Store) scan(ctx context.Context, q Query, fn func(Cursor, []byte) error
 		}
 		// The rows are closed: fn may take its time, and use the store.
 		for _, r := range chunk {
+			if identity != "" && !hasIdentity(r.doc, identity) {
+				after = r.seq
+				continue // a hash collision
+			}
 			if err := fn(Cursor(r.seq), r.doc); err != nil {
 				return err
 			}
@@ -210,6 +216,13 @@ func (s *Store) scan(ctx context.Context, q Query, fn func(Cursor, []byte) error
 			return nil
 		}
 	}
+}
+
+// hasIdentity checks a record found by an identity's hash against the
+// identity itself.
+func hasIdentity(doc []byte, identity string) bool {
+	r, err := DecodeRecord(doc)
+	return err == nil && slices.Contains(r.IdentityKeys(), identity)
 }
 
 func stringsOf[T ~string](list []T) []string {

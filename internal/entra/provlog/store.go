@@ -1,9 +1,12 @@
 package provlog
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
+	"hash/fnv"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -334,6 +337,27 @@ func (s *Store) AddTx(ctx context.Context, tx *sql.Tx, records ...Record) error 
 	return nil
 }
 
+// ident is one row of provlog_identities.
+type ident struct{ key, seq int64 }
+
+// insertIdentities inserts identity rows in key order: SQLite's B-tree
+// then appends to the pages it just wrote rather than jumping between
+// them.
+func insertIdentities(ctx context.Context, tx *sql.Tx, idents []ident) error {
+	slices.SortFunc(idents, func(a, b ident) int { return cmp.Or(cmp.Compare(a.key, b.key), cmp.Compare(a.seq, b.seq)) })
+	return insertRows(ctx, tx, "provlog_identities (key, seq)", 2, identityRows, len(idents), func(i int, args []any) []any {
+		return append(args, idents[i].key, idents[i].seq)
+	})
+}
+
+// identityHash is the 64-bit FNV-1a hash of a lower-case identity key, as
+// an SQLite integer.
+func identityHash(key string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(key))
+	return int64(h.Sum64())
+}
+
 // Rows per multi-row INSERT: fewer statements for SQLite to run, far
 // below its limit of 32,766 parameters.
 const (
@@ -363,19 +387,13 @@ func (s *Store) insert(ctx context.Context, tx *sql.Tx, batch []encoded) error {
 	}); err != nil {
 		return err
 	}
-	type ident struct {
-		seq int64
-		key string
-	}
 	var idents []ident
 	for i := range batch {
 		for _, k := range batch[i].keys {
-			idents = append(idents, ident{base + int64(i) + 1, k})
+			idents = append(idents, ident{identityHash(k), base + int64(i) + 1})
 		}
 	}
-	if err := insertRows(ctx, tx, "provlog_identities (seq, key)", 2, identityRows, len(idents), func(i int, args []any) []any {
-		return append(args, idents[i].seq, idents[i].key)
-	}); err != nil {
+	if err := insertIdentities(ctx, tx, idents); err != nil {
 		return err
 	}
 
@@ -503,6 +521,8 @@ func (s *Store) prune(ctx context.Context, tx *sql.Tx) error {
 	rows.Close()
 	for _, id := range doomed {
 		for _, q := range []string{
+			// A scan of the identities (their key comes first): pruning
+			// is once per cycle at most, storing is for every record.
 			`DELETE FROM provlog_identities WHERE seq IN (SELECT seq FROM provlog_records WHERE cycle_id = ?)`,
 			`DELETE FROM provlog_records WHERE cycle_id = ?`,
 			`DELETE FROM provlog_counts WHERE cycle_id = ?`,

@@ -353,11 +353,17 @@ func TestStoreRetention(t *testing.T) {
 		if got := cycleIDs(t, s); !slices.Equal(got, []string{"c", "d"}) {
 			t.Errorf("cycles %v", got)
 		}
-		var rows, keys int
+		var rows, keys, want int
 		db.QueryRow(`SELECT COUNT(*) FROM provlog_records`).Scan(&rows)
-		db.QueryRow(`SELECT COUNT(*) FROM provlog_identities WHERE key LIKE 'src-%'`).Scan(&keys)
-		if rows != 10 || keys != 10 || len(ids(t, s, Query{Identity: "src-0000001"})) != 2 {
-			t.Errorf("%d records and %d source ids left, want 10 and 10", rows, keys)
+		db.QueryRow(`SELECT COUNT(*) FROM provlog_identities`).Scan(&keys)
+		for r, err := range s.Records(context.Background(), Query{}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			want += len(r.IdentityKeys())
+		}
+		if rows != 10 || keys != want || len(ids(t, s, Query{Identity: "src-0000001"})) != 2 {
+			t.Errorf("%d records and %d identities left, want 10 and %d", rows, keys, want)
 		}
 	})
 	t.Run("age", func(t *testing.T) {
@@ -495,5 +501,53 @@ func TestClear(t *testing.T) {
 	cycles, err := s.Cycles(context.Background())
 	if err != nil || len(cycles) != 0 || len(ids(t, s, Query{})) != 0 {
 		t.Errorf("after Clear: %v cycles, %v", cycles, err)
+	}
+}
+
+// TestIdentityHashCollision: a record whose identities share a hash with
+// the one asked for, but not the identity, is not found.
+func TestIdentityHashCollision(t *testing.T) {
+	s, _ := stored(t)
+	if _, err := s.db.Exec(`INSERT INTO provlog_identities (key, seq) VALUES (?, 1), (?, 3)`, identityHash("ghost"), identityHash("ghost")); err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(t, s, Query{Identity: "Ghost"}); got != nil {
+		t.Errorf("a hash alone found %v", got)
+	}
+	if got := ids(t, s, Query{Identity: "ana.lee@contoso.com", Limit: 1}); len(got) != 1 || got[0] != "01" {
+		t.Errorf("found %v", got)
+	}
+}
+
+// TestMigrateFromVersion1: a state written with text identity keys
+// (schema 1) is migrated to hashes, its records found by identity as
+// before.
+func TestMigrateFromVersion1(t *testing.T) {
+	db, _ := openState(t)
+	recs, lines := fixture(t)
+	stmts := []string{`CREATE TABLE provlog_schema (version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)`, migrations[0].sql, `INSERT INTO provlog_schema VALUES (1, 0)`}
+	for _, q := range stmts {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, r := range recs {
+		if _, err := db.Exec(`INSERT INTO provlog_records (seq, cycle_id, activity, action, status, doc) VALUES (?, ?, ?, ?, ?, ?)`,
+			i+1, r.CycleID, r.ActivityDateTime.UnixNano(), r.ProvisioningAction, r.ProvisioningStatusInfo.Status, lines[i]); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range r.IdentityKeys() {
+			if _, err := db.Exec(`INSERT INTO provlog_identities (seq, key) VALUES (?, ?)`, i+1, k); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	s := newStore(t, db)
+	if got := ids(t, s, Query{Identity: "ANA.LEE@contoso.com"}); !slices.Equal(got, []string{"01", "05"}) {
+		t.Errorf("after the migration: %v", got)
+	}
+	var v int
+	if err := db.QueryRow(`SELECT MAX(version) FROM provlog_schema`).Scan(&v); err != nil || v != 2 {
+		t.Errorf("version %d %v", v, err)
 	}
 }
