@@ -1,7 +1,9 @@
 package provlog
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"sync"
 	"testing"
@@ -106,4 +108,45 @@ func BenchmarkJSONL(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkRecordJSON compares the hand-written encoder with
+// encoding/json, and the decoder (go-json-experiment/json) with
+// encoding/json's, on the fixture's records.
+func BenchmarkRecordJSON(b *testing.B) {
+	recs, lines := fixture(b)
+	b.Run("encode", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := range b.N {
+			_ = appendRecord(make([]byte, 0, sizeHint(&recs[i%len(recs)])), &recs[i%len(recs)])
+		}
+	})
+	b.Run("encode-encoding-json", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := range b.N {
+			var buf bytes.Buffer
+			enc := json.NewEncoder(&buf)
+			enc.SetEscapeHTML(false)
+			if err := enc.Encode((*plainRecord)(&recs[i%len(recs)])); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("decode", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := range b.N {
+			if _, err := DecodeRecord(lines[i%len(lines)]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("decode-encoding-json", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := range b.N {
+			var r Record
+			if err := json.Unmarshal(lines[i%len(lines)], (*plainRecord)(&r)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
