@@ -77,7 +77,8 @@ type Retention struct {
 // DefaultRetention keeps 30 days of cycles, as Entra ID P1/P2 keeps its
 // provisioning logs (entra-behavior §4.6), and at most 100 cycles, so that
 // repeated initial cycles of a large tenant do not grow the state file
-// without bound (100,000 records take about 100 MB; docs/logs.md).
+// without bound (an initial cycle of 100,000 objects stores about 280 MB;
+// docs/logs.md).
 var DefaultRetention = Retention{MaxAge: 30 * 24 * time.Hour, MaxCycles: 100}
 
 // StoreOption tunes NewStore.
