@@ -1,7 +1,6 @@
 package mapping
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,12 +9,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/dlclark/regexp2"
 
 	"github.com/miscim/miscim/internal/entra/expr"
 	"github.com/miscim/miscim/internal/scim"
+	"github.com/miscim/miscim/internal/yamltree"
 )
 
 // LoadError is a mapping file miscim cannot use: it names the file, the
@@ -93,24 +92,12 @@ func Load(path string) (*Mapping, error) {
 
 // Parse reads a mapping file held in memory; name is how errors name it.
 func Parse(name string, data []byte) (*Mapping, error) {
-	if !utf8.Valid(data) {
-		bad := 0
-		for len(data[bad:]) > 0 {
-			r, size := utf8.DecodeRune(data[bad:])
-			if r == utf8.RuneError && size <= 1 {
-				break
-			}
-			bad += size
-		}
-		return nil, &LoadError{File: name, Line: 1 + bytes.Count(data[:bad], []byte("\n")), Msg: fmt.Sprintf("not UTF-8 text (byte %d)", bad+1),
-			Hint: "save the file as UTF-8"}
-	}
 	root, err := parseYAML(data, name)
 	if err != nil {
 		return nil, err
 	}
 	l := &loader{file: name}
-	m, err := l.top(&root)
+	m, err := l.top(root)
 	if err != nil {
 		return nil, err
 	}
@@ -124,16 +111,16 @@ type loader struct {
 	warnings []Warning
 }
 
-func (l *loader) errAt(n *node, path, hint, format string, args ...any) *LoadError {
-	return &LoadError{File: l.file, Line: n.line, Path: path, Msg: fmt.Sprintf(format, args...), Hint: hint}
+func (l *loader) errAt(n *yamltree.Node, path, hint, format string, args ...any) *LoadError {
+	return &LoadError{File: l.file, Line: n.Line, Path: path, Msg: fmt.Sprintf(format, args...), Hint: hint}
 }
 
-func (l *loader) want(n *node, path, what string) *LoadError {
-	return l.errAt(n, path, "", "want %s, got %s", what, n.describe())
+func (l *loader) want(n *yamltree.Node, path, what string) *LoadError {
+	return l.errAt(n, path, "", "want %s, got %s", what, n.Describe())
 }
 
-func (l *loader) checkKeys(n *node, path string, allowed []string, what, hint string) error {
-	for i, k := range n.keys {
+func (l *loader) checkKeys(n *yamltree.Node, path string, allowed []string, what, hint string) error {
+	for i, k := range n.Keys {
 		if slices.Contains(allowed, k) {
 			continue
 		}
@@ -146,35 +133,35 @@ func (l *loader) checkKeys(n *node, path string, allowed []string, what, hint st
 		if hint != "" {
 			h = hint
 		}
-		return l.errAt(&n.vals[i], path+"."+k, h, "unknown key %q", k)
+		return l.errAt(&n.Vals[i], path+"."+k, h, "unknown key %q", k)
 	}
 	return nil
 }
 
-func (l *loader) mapping(n *node, path string) error {
-	if n.kind != kMap {
+func (l *loader) mapping(n *yamltree.Node, path string) error {
+	if n.Kind != yamltree.Map {
 		return l.want(n, path, "a mapping of keys")
 	}
 	return nil
 }
 
 // str reads a string: a YAML scalar's text (an unquoted 42 is "42").
-func (l *loader) str(n *node, path string) (string, error) {
-	switch n.kind {
-	case kString, kNumber, kBool:
-		return n.text, nil
+func (l *loader) str(n *yamltree.Node, path string) (string, error) {
+	switch n.Kind {
+	case yamltree.String, yamltree.Number, yamltree.Bool:
+		return n.Text, nil
 	}
 	return "", l.want(n, path, "a string")
 }
 
-func (l *loader) boolean(n *node, path string) (bool, error) {
-	if n.kind != kBool {
-		return false, l.errAt(n, path, "write true or false, unquoted", "want true or false, got %s", n.describe())
+func (l *loader) boolean(n *yamltree.Node, path string) (bool, error) {
+	if n.Kind != yamltree.Bool {
+		return false, l.errAt(n, path, "write true or false, unquoted", "want true or false, got %s", n.Describe())
 	}
-	return n.b, nil
+	return n.True, nil
 }
 
-func (l *loader) top(root *node) (*Mapping, error) {
+func (l *loader) top(root *yamltree.Node) (*Mapping, error) {
 	if err := l.mapping(root, "$"); err != nil {
 		return nil, err
 	}
@@ -184,8 +171,8 @@ func (l *loader) top(root *node) (*Mapping, error) {
 	def := Default()
 	m := &Mapping{Users: def.Users, Groups: def.Groups}
 	seen := map[string]bool{}
-	for i, k := range root.keys {
-		v := &root.vals[i]
+	for i, k := range root.Keys {
+		v := &root.Vals[i]
 		p := "$." + k
 		seen[k] = true
 		switch k {
@@ -228,7 +215,7 @@ func (l *loader) top(root *node) (*Mapping, error) {
 }
 
 // object reads users: or groups:.
-func (l *loader) object(n *node, path string, kind ObjectKind) (*ObjectMapping, error) {
+func (l *loader) object(n *yamltree.Node, path string, kind ObjectKind) (*ObjectMapping, error) {
 	if err := l.mapping(n, path); err != nil {
 		return nil, err
 	}
@@ -236,20 +223,20 @@ func (l *loader) object(n *node, path string, kind ObjectKind) (*ObjectMapping, 
 	hint := ""
 	if kind == Groups {
 		keys = groupKeys
-	} else if _, ok := n.get("enabled"); ok {
+	} else if _, ok := n.Get("enabled"); ok {
 		hint = "Entra cannot turn the user mapping off (only group provisioning has enabled:); to provision nobody, use a scoping filter"
 	}
 	if err := l.checkKeys(n, path, keys, "an object mapping", hint); err != nil {
 		return nil, err
 	}
-	om := &ObjectMapping{Kind: kind, Enabled: true, Actions: Actions{Create: true, Update: true, Delete: true}, Line: n.line}
-	attrs, ok := n.get("attributes")
+	om := &ObjectMapping{Kind: kind, Enabled: true, Actions: Actions{Create: true, Update: true, Delete: true}, Line: n.Line}
+	attrs, ok := n.Get("attributes")
 	if !ok {
 		return nil, l.errAt(n, path+".attributes", "list the attribute mappings (docs/mapping.md), or leave "+string(kind)+": out for Metric Insights' default",
 			"%s: has no attributes:", kind)
 	}
-	for i, k := range n.keys {
-		v := &n.vals[i]
+	for i, k := range n.Keys {
+		v := &n.Vals[i]
 		p := path + "." + k
 		switch k {
 		case "enabled":
@@ -278,17 +265,17 @@ func (l *loader) object(n *node, path string, kind ObjectKind) (*ObjectMapping, 
 	return om, nil
 }
 
-func (l *loader) actions(n *node, path string) (Actions, error) {
+func (l *loader) actions(n *yamltree.Node, path string) (Actions, error) {
 	var a Actions
-	if n.kind == kNull {
+	if n.Kind == yamltree.Null {
 		return a, nil
 	}
-	if n.kind != kList {
-		return a, l.errAt(n, path, "write a list: actions: [create, update, delete]", "want a list of actions, got %s", n.describe())
+	if n.Kind != yamltree.List {
+		return a, l.errAt(n, path, "write a list: actions: [create, update, delete]", "want a list of actions, got %s", n.Describe())
 	}
 	seen := map[string]bool{}
-	for i := range n.items {
-		it := &n.items[i]
+	for i := range n.Items {
+		it := &n.Items[i]
 		p := fmt.Sprintf("%s[%d]", path, i)
 		s, err := l.str(it, p)
 		if err != nil {
@@ -314,26 +301,26 @@ func (l *loader) actions(n *node, path string) (Actions, error) {
 	return a, nil
 }
 
-func (l *loader) attributes(n *node, path string, om *ObjectMapping) error {
-	if n.kind != kList && n.kind != kNull {
-		return l.errAt(n, path, "write a list of mappings, each with target: and source:, expression: or constant:", "want a list, got %s", n.describe())
+func (l *loader) attributes(n *yamltree.Node, path string, om *ObjectMapping) error {
+	if n.Kind != yamltree.List && n.Kind != yamltree.Null {
+		return l.errAt(n, path, "write a list of mappings, each with target: and source:, expression: or constant:", "want a list, got %s", n.Describe())
 	}
 	targets := map[string]int{}
 	precedence := map[int]string{}
-	for i := range n.items {
+	for i := range n.Items {
 		p := fmt.Sprintf("%s[%d]", path, i)
-		a, err := l.attribute(&n.items[i], p, om.Kind)
+		a, err := l.attribute(&n.Items[i], p, om.Kind)
 		if err != nil {
 			return err
 		}
 		key := canonicalTarget(a.Target)
 		if j, dup := targets[key]; dup {
-			return l.errAt(&n.items[i], p+".target", "map each target attribute once", "%s is mapped twice (first at %s[%d])", a.Target, path, j)
+			return l.errAt(&n.Items[i], p+".target", "map each target attribute once", "%s is mapped twice (first at %s[%d])", a.Target, path, j)
 		}
 		targets[key] = i
 		if a.Matching > 0 {
 			if other, dup := precedence[a.Matching]; dup {
-				return l.errAt(&n.items[i], p+".matching", "give each matching attribute its own precedence: 1, 2, …",
+				return l.errAt(&n.Items[i], p+".matching", "give each matching attribute its own precedence: 1, 2, …",
 					"matching precedence %d is also %s's", a.Matching, other)
 			}
 			precedence[a.Matching] = a.Target
@@ -352,15 +339,15 @@ func (l *loader) attributes(n *node, path string, om *ObjectMapping) error {
 }
 
 // attribute reads one attribute mapping.
-func (l *loader) attribute(n *node, path string, kind ObjectKind) (*Attribute, error) {
+func (l *loader) attribute(n *yamltree.Node, path string, kind ObjectKind) (*Attribute, error) {
 	if err := l.mapping(n, path); err != nil {
 		return nil, err
 	}
 	if err := l.checkKeys(n, path, attributeKeys, "an attribute mapping", ""); err != nil {
 		return nil, err
 	}
-	a := &Attribute{Apply: ApplyAlways, Line: n.line}
-	tn, ok := n.get("target")
+	a := &Attribute{Apply: ApplyAlways, Line: n.Line}
+	tn, ok := n.Get("target")
 	if !ok {
 		return nil, l.errAt(n, path+".target", "e.g. target: userName", "the mapping has no target:")
 	}
@@ -371,9 +358,9 @@ func (l *loader) attribute(n *node, path string, kind ObjectKind) (*Attribute, e
 	if err := l.target(a, target, tn, path+".target", kind); err != nil {
 		return nil, err
 	}
-	given := map[string]*node{}
-	for i, k := range n.keys {
-		given[k] = &n.vals[i]
+	given := map[string]*yamltree.Node{}
+	for i, k := range n.Keys {
+		given[k] = &n.Vals[i]
 	}
 	// The mapping type: stated, or told from the one source key given.
 	var sources []string
@@ -440,7 +427,7 @@ func (l *loader) attribute(n *node, path string, kind ObjectKind) (*Attribute, e
 		}
 		e, err := expr.Parse(s)
 		if err != nil {
-			le := &LoadError{File: l.file, Line: en.line, Path: path + ".expression", Msg: err.Error(), Expr: s, Err: err}
+			le := &LoadError{File: l.file, Line: en.Line, Path: path + ".expression", Msg: err.Error(), Expr: s, Err: err}
 			var pe *expr.ParseError
 			if errors.As(err, &pe) {
 				le.Pos, le.Hint = pe.Pos, pe.Hint
@@ -449,10 +436,10 @@ func (l *loader) attribute(n *node, path string, kind ObjectKind) (*Attribute, e
 		}
 		a.Expression = e
 		for _, d := range e.Warnings() {
-			l.warnings = append(l.warnings, Warning{Line: en.line, Path: path + ".expression", Message: d.Msg})
+			l.warnings = append(l.warnings, Warning{Line: en.Line, Path: path + ".expression", Message: d.Msg})
 		}
 	}
-	if dn, ok := given["default"]; ok && dn.kind != kNull {
+	if dn, ok := given["default"]; ok && dn.Kind != yamltree.Null {
 		if a.Type == Constant {
 			return nil, l.errAt(dn, path+".default", "remove default:", "a constant is never null, so a default value never applies")
 		}
@@ -485,11 +472,11 @@ func (l *loader) attribute(n *node, path string, kind ObjectKind) (*Attribute, e
 		}
 		a.TargetType = t
 	}
-	if mn, ok := given["matching"]; ok && mn.kind != kNull {
-		p, err := strconv.Atoi(mn.text)
-		if mn.kind != kNumber || err != nil || p < 1 {
+	if mn, ok := given["matching"]; ok && mn.Kind != yamltree.Null {
+		p, err := strconv.Atoi(mn.Text)
+		if mn.Kind != yamltree.Number || err != nil || p < 1 {
 			return nil, l.errAt(mn, path+".matching", "write the matching precedence, a whole number from 1 (tried first)",
-				"want a matching precedence of 1 or more, got %s", strconv.Quote(mn.text))
+				"want a matching precedence of 1 or more, got %s", strconv.Quote(mn.Text))
 		}
 		if a.Type == None {
 			return nil, l.errAt(mn, path+".matching", "", "a None mapping has no value to match with")
@@ -500,7 +487,7 @@ func (l *loader) attribute(n *node, path string, kind ObjectKind) (*Attribute, e
 }
 
 // target checks a target path: a SCIM attribute path Entra can write.
-func (l *loader) target(a *Attribute, target string, n *node, path string, kind ObjectKind) error {
+func (l *loader) target(a *Attribute, target string, n *yamltree.Node, path string, kind ObjectKind) error {
 	p, err := scim.ParsePath(target)
 	if err != nil {
 		msg := err.Error()
@@ -530,7 +517,7 @@ func (l *loader) target(a *Attribute, target string, n *node, path string, kind 
 
 // checkMembers enforces what Entra allows for a group's members: a Direct
 // mapping of the group's members to members, nothing else.
-func (l *loader) checkMembers(a *Attribute, n *node, path string, kind ObjectKind) error {
+func (l *loader) checkMembers(a *Attribute, n *yamltree.Node, path string, kind ObjectKind) error {
 	if a.IsMembers() {
 		if kind == Users {
 			return l.errAt(n, path+".target", "map members in the groups: section", "members is an attribute of groups")
@@ -552,16 +539,16 @@ func (l *loader) checkMembers(a *Attribute, n *node, path string, kind ObjectKin
 
 // filters reads scopingFilters: a list of filters, each a title and
 // clauses.
-func (l *loader) filters(n *node, path string, kind ObjectKind) ([]Filter, error) {
-	if n.kind == kNull {
+func (l *loader) filters(n *yamltree.Node, path string, kind ObjectKind) ([]Filter, error) {
+	if n.Kind == yamltree.Null {
 		return nil, nil
 	}
-	if n.kind != kList {
-		return nil, l.errAt(n, path, "write a list of filters, each with clauses:", "want a list of scoping filters, got %s", n.describe())
+	if n.Kind != yamltree.List {
+		return nil, l.errAt(n, path, "write a list of filters, each with clauses:", "want a list of scoping filters, got %s", n.Describe())
 	}
 	var out []Filter
-	for i := range n.items {
-		fn := &n.items[i]
+	for i := range n.Items {
+		fn := &n.Items[i]
 		p := fmt.Sprintf("%s[%d]", path, i)
 		if err := l.mapping(fn, p); err != nil {
 			return nil, err
@@ -569,24 +556,24 @@ func (l *loader) filters(n *node, path string, kind ObjectKind) ([]Filter, error
 		if err := l.checkKeys(fn, p, filterKeys, "a scoping filter", ""); err != nil {
 			return nil, err
 		}
-		f := Filter{Line: fn.line}
-		if tn, ok := fn.get("title"); ok && tn.kind != kNull {
+		f := Filter{Line: fn.Line}
+		if tn, ok := fn.Get("title"); ok && tn.Kind != yamltree.Null {
 			s, err := l.str(tn, p+".title")
 			if err != nil {
 				return nil, err
 			}
 			f.Title = s
 		}
-		cn, ok := fn.get("clauses")
-		if !ok || cn.kind == kNull || (cn.kind == kList && len(cn.items) == 0) {
+		cn, ok := fn.Get("clauses")
+		if !ok || cn.Kind == yamltree.Null || (cn.Kind == yamltree.List && len(cn.Items) == 0) {
 			return nil, l.errAt(fn, p+".clauses", "give at least one clause: {attribute: department, operator: EQUALS, value: Sales}",
 				"a scoping filter needs clauses")
 		}
-		if cn.kind != kList {
+		if cn.Kind != yamltree.List {
 			return nil, l.want(cn, p+".clauses", "a list of clauses")
 		}
-		for j := range cn.items {
-			c, err := l.clause(&cn.items[j], fmt.Sprintf("%s.clauses[%d]", p, j), kind)
+		for j := range cn.Items {
+			c, err := l.clause(&cn.Items[j], fmt.Sprintf("%s.clauses[%d]", p, j), kind)
 			if err != nil {
 				return nil, err
 			}
@@ -616,7 +603,7 @@ var unsupportedScoping = map[string]string{
 // regexTimeout bounds one scoping-filter regular expression match.
 const regexTimeout = 2 * time.Second
 
-func (l *loader) clause(n *node, path string, kind ObjectKind) (Clause, error) {
+func (l *loader) clause(n *yamltree.Node, path string, kind ObjectKind) (Clause, error) {
 	var c Clause
 	if err := l.mapping(n, path); err != nil {
 		return c, err
@@ -624,8 +611,8 @@ func (l *loader) clause(n *node, path string, kind ObjectKind) (Clause, error) {
 	if err := l.checkKeys(n, path, clauseKeys, "a clause", ""); err != nil {
 		return c, err
 	}
-	c.Line = n.line
-	an, ok := n.get("attribute")
+	c.Line = n.Line
+	an, ok := n.Get("attribute")
 	if !ok {
 		return c, l.errAt(n, path+".attribute", "e.g. attribute: department", "the clause has no attribute:")
 	}
@@ -644,7 +631,7 @@ func (l *loader) clause(n *node, path string, kind ObjectKind) (Clause, error) {
 		return c, l.errAt(an, path+".attribute", "scope on another attribute", "%s looks like a date: date attributes are not supported in scoping filters (KNOWN)", s)
 	}
 	c.Attribute = s
-	on, ok := n.get("operator")
+	on, ok := n.Get("operator")
 	if !ok {
 		return c, l.errAt(n, path+".operator", "e.g. operator: EQUALS", "the clause has no operator:")
 	}
@@ -661,8 +648,8 @@ func (l *loader) clause(n *node, path string, kind ObjectKind) (Clause, error) {
 		return c, l.errAt(on, path+".operator", "use one of "+strings.Join(names, ", "), "unknown operator %q", os)
 	}
 	c.Operator = op
-	vn, hasValue := n.get("value")
-	if hasValue && vn.kind == kNull {
+	vn, hasValue := n.Get("value")
+	if hasValue && vn.Kind == yamltree.Null {
 		hasValue = false
 	}
 	switch {

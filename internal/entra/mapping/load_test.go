@@ -162,7 +162,7 @@ func TestMalformed(t *testing.T) {
 		{"members by expression", "groups:\n  attributes:\n    - {target: displayName, source: displayName, matching: 1}\n    - {target: members, expression: '[members]'}\n", 4, "$.groups.attributes[1]", "members can only be mapped directly"},
 		{"members elsewhere", "groups:\n  attributes:\n    - {target: displayName, source: displayName, matching: 1}\n    - {target: description, source: members}\n", 4, "$.groups.attributes[1].source", "can only flow to members"},
 		{"unknown attribute key", users + "    - {target: userName, source: userPrincipalName, matching: 1, Matching: 1}\n", 3, "$.users.attributes[0].Matching", `unknown key "Matching"`},
-		{"duplicate key", users + "    - target: userName\n      target: mail\n", 4, "", `mapping key "target" already defined`},
+		{"duplicate key", users + "    - target: userName\n      target: mail\n", 4, "", `the key "target" is given twice`},
 		{"filter without clauses", "users:\n  scopingFilters:\n    - title: x\n  attributes:\n" + match, 3, "$.users.scopingFilters[0].clauses", "a scoping filter needs clauses"},
 		{"filters not a list", "users:\n  scopingFilters: {a: b}\n  attributes:\n" + match, 2, "$.users.scopingFilters", "want a list of scoping filters"},
 		{"unknown operator", "users:\n  scopingFilters:\n    - clauses:\n        - {attribute: department, operator: STARTS_WITH, value: S}\n  attributes:\n" + match, 4, "$.users.scopingFilters[0].clauses[0].operator", `unknown operator "STARTS_WITH"`},

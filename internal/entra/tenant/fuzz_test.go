@@ -11,6 +11,8 @@ import (
 	"testing/fstest"
 
 	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/miscim/miscim/internal/yamltree"
 )
 
 // Every loader takes any bytes and returns a snapshot or a *LoadError that
@@ -240,28 +242,28 @@ func readJSONDocument(t *testing.T, data []byte, r io.Reader) (any, error) {
 	return v, s.end()
 }
 
-// nodeValue turns an nnode back into Unmarshal's shapes (numbers as
+// nodeValue turns a tree node back into Unmarshal's shapes (numbers as
 // json.Number, with UseNumber).
-func nodeValue(n nnode) any {
-	switch n.kind {
-	case nNull:
+func nodeValue(n yamltree.Node) any {
+	switch n.Kind {
+	case yamltree.Null:
 		return nil
-	case nString:
-		return n.text
-	case nNumber:
-		return json.Number(n.text)
-	case nBool:
-		return n.b
-	case nList:
-		a := make([]any, len(n.items))
-		for i, it := range n.items {
+	case yamltree.String:
+		return n.Text
+	case yamltree.Number:
+		return json.Number(n.Text)
+	case yamltree.Bool:
+		return n.True
+	case yamltree.List:
+		a := make([]any, len(n.Items))
+		for i, it := range n.Items {
 			a[i] = nodeValue(it)
 		}
 		return a
 	}
 	m := map[string]any{}
-	for i, k := range n.keys {
-		m[k] = nodeValue(n.vals[i])
+	for i, k := range n.Keys {
+		m[k] = nodeValue(n.Vals[i])
 	}
 	return m
 }

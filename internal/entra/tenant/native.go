@@ -2,17 +2,13 @@ package tenant
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
-	"github.com/goccy/go-yaml"
-	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
+	"github.com/miscim/miscim/internal/yamltree"
 )
 
 // NativeFormat is the value of a native snapshot's "format" key.
@@ -41,59 +37,21 @@ var (
 	nativeMemberKeys     = []string{"id", "type"}
 )
 
-// nnode is one value of a native snapshot, from JSON or YAML alike.
-type nnode struct {
-	kind  nkind
-	text  string // scalar text (a string's value, a number's digits)
-	b     bool
-	items []nnode
-	keys  []string
-	vals  []nnode
-	line  int
-	yaml  bool // from YAML: a plain scalar in a string field is its text
-}
-
-type nkind uint8
-
-const (
-	nNull nkind = iota
-	nString
-	nNumber
-	nBool
-	nList
-	nMap
-)
-
-func (n *nnode) describe() string {
-	switch n.kind {
-	case nNull:
-		return "null"
-	case nString:
-		return "a string"
-	case nNumber:
-		return "a number"
-	case nBool:
-		return "a boolean"
-	case nList:
-		return "a list"
-	}
-	return "a mapping"
-}
-
-// nativeLoader turns nnodes into records.
+// nativeLoader turns tree nodes into records.
 type nativeLoader struct {
 	b    *builder
 	file string
 	fid  int32
 	pfx  map[string]int32
+	yaml bool // from YAML: a plain scalar in a string field is its text
 }
 
-func (l *nativeLoader) errAt(n *nnode, path, hint, msg string, args ...any) *LoadError {
-	return &LoadError{Source: Source{File: l.file, Line: n.line, Path: path}, Msg: fmt.Sprintf(msg, args...), Hint: hint}
+func (l *nativeLoader) errAt(n *yamltree.Node, path, hint, msg string, args ...any) *LoadError {
+	return &LoadError{Source: Source{File: l.file, Line: n.Line, Path: path}, Msg: fmt.Sprintf(msg, args...), Hint: hint}
 }
 
-func (l *nativeLoader) want(n *nnode, path, what string) *LoadError {
-	return l.errAt(n, path, "", "want %s, got %s", what, n.describe())
+func (l *nativeLoader) want(n *yamltree.Node, path, what string) *LoadError {
+	return l.errAt(n, path, "", "want %s, got %s", what, n.Describe())
 }
 
 func (l *nativeLoader) prefix(path string) int32 {
@@ -110,52 +68,43 @@ func (l *nativeLoader) prefix(path string) int32 {
 
 // checkKeys rejects keys a snapshot does not define, which catches typos
 // that would otherwise silently drop a value.
-func (l *nativeLoader) checkKeys(n *nnode, path string, allowed []string, what string) error {
-	for i, k := range n.keys {
+func (l *nativeLoader) checkKeys(n *yamltree.Node, path string, allowed []string, what string) error {
+	for i, k := range n.Keys {
 		if !slices.Contains(allowed, k) {
 			hint := fmt.Sprintf("a %s has the keys %s", what, strings.Join(allowed, ", "))
 			if what == "user" || what == "group" {
 				hint += "; other attributes go under attributes:"
 			}
-			return l.errAt(&n.vals[i], path+"."+k, hint, "unknown key %q", k)
+			return l.errAt(&n.Vals[i], path+"."+k, hint, "unknown key %q", k)
 		}
 	}
 	return nil
 }
 
-func (n *nnode) get(key string) (*nnode, bool) {
-	for i, k := range n.keys {
-		if k == key {
-			return &n.vals[i], true
-		}
-	}
-	return nil, false
-}
-
 // str reads a string field: JSON strings, or any YAML scalar (an unquoted
 // 0123 stays "0123").
-func (l *nativeLoader) str(n *nnode, path string) (string, bool, error) {
+func (l *nativeLoader) str(n *yamltree.Node, path string) (string, bool, error) {
 	switch {
-	case n.kind == nNull:
+	case n.Kind == yamltree.Null:
 		return "", false, nil
-	case n.kind == nString, n.yaml && (n.kind == nNumber || n.kind == nBool):
-		return n.text, true, nil
+	case n.Kind == yamltree.String, l.yaml && (n.Kind == yamltree.Number || n.Kind == yamltree.Bool):
+		return n.Text, true, nil
 	}
 	return "", false, l.want(n, path, "a string")
 }
 
-func (l *nativeLoader) boolean(n *nnode, path string) (Bool, error) {
-	switch n.kind {
-	case nNull:
+func (l *nativeLoader) boolean(n *yamltree.Node, path string) (Bool, error) {
+	switch n.Kind {
+	case yamltree.Null:
 		return Unknown, nil
-	case nBool:
-		return BoolOf(n.b), nil
+	case yamltree.Bool:
+		return BoolOf(n.True), nil
 	}
-	return Unknown, &LoadError{Source: Source{File: l.file, Line: n.line, Path: path},
-		Msg: fmt.Sprintf("want true or false, got %s", n.describe()), Hint: "write true or false, unquoted; leave the key out when it is not known"}
+	return Unknown, &LoadError{Source: Source{File: l.file, Line: n.Line, Path: path},
+		Msg: fmt.Sprintf("want true or false, got %s", n.Describe()), Hint: "write true or false, unquoted; leave the key out when it is not known"}
 }
 
-func (l *nativeLoader) timeOf(n *nnode, path string) (time.Time, error) {
+func (l *nativeLoader) timeOf(n *yamltree.Node, path string) (time.Time, error) {
 	s, ok, err := l.str(n, path)
 	if err != nil || !ok {
 		return time.Time{}, err
@@ -167,32 +116,32 @@ func (l *nativeLoader) timeOf(n *nnode, path string) (time.Time, error) {
 	return t.UTC(), nil
 }
 
-func (l *nativeLoader) top(root *nnode) error {
-	if root.kind != nMap {
-		return l.errAt(root, "$", "a snapshot is a mapping with users, groups and assignments (docs/tenant.md)", "want a mapping at the top, got %s", root.describe())
+func (l *nativeLoader) top(root *yamltree.Node) error {
+	if root.Kind != yamltree.Map {
+		return l.errAt(root, "$", "a snapshot is a mapping with users, groups and assignments (docs/tenant.md)", "want a mapping at the top, got %s", root.Describe())
 	}
 	if err := l.checkKeys(root, "$", nativeTopKeys, "snapshot"); err != nil {
 		return err
 	}
-	if f, ok := root.get("format"); ok {
+	if f, ok := root.Get("format"); ok {
 		if s, _, _ := l.str(f, "$.format"); s != NativeFormat {
 			return l.errAt(f, "$.format", "this miscim reads format "+NativeFormat, "unknown snapshot format %q", s)
 		}
 	}
-	for i, k := range root.keys {
-		n := &root.vals[i]
+	for i, k := range root.Keys {
+		n := &root.Vals[i]
 		if k != "users" && k != "groups" && k != "assignments" {
 			continue
 		}
-		if n.kind == nNull {
+		if n.Kind == yamltree.Null {
 			continue
 		}
-		if n.kind != nList {
+		if n.Kind != yamltree.List {
 			return l.want(n, "$."+k, "a list")
 		}
 		l.section(k)
-		for j := range n.items {
-			if err := l.item(k, j, &n.items[j]); err != nil {
+		for j := range n.Items {
+			if err := l.item(k, j, &n.Items[j]); err != nil {
 				return err
 			}
 		}
@@ -215,7 +164,7 @@ func (l *nativeLoader) section(list string) {
 }
 
 // item reads one element of the users, groups or assignments list.
-func (l *nativeLoader) item(list string, i int, n *nnode) error {
+func (l *nativeLoader) item(list string, i int, n *yamltree.Node) error {
 	switch list {
 	case "users":
 		return l.user(i, n)
@@ -225,8 +174,8 @@ func (l *nativeLoader) item(list string, i int, n *nnode) error {
 	return l.assignment(i, n)
 }
 
-func (l *nativeLoader) objectID(n *nnode, path, what string) (string, error) {
-	idn, ok := n.get(attrObjectID)
+func (l *nativeLoader) objectID(n *yamltree.Node, path, what string) (string, error) {
+	idn, ok := n.Get(attrObjectID)
 	if !ok {
 		return "", l.errAt(n, path, "every "+what+" needs its Entra objectId", "%s without objectId", what)
 	}
@@ -240,9 +189,9 @@ func (l *nativeLoader) objectID(n *nnode, path, what string) (string, error) {
 	return id, nil
 }
 
-func (l *nativeLoader) user(i int, n *nnode) error {
+func (l *nativeLoader) user(i int, n *yamltree.Node) error {
 	path := elemPath("$.users", i)
-	if n.kind != nMap {
+	if n.Kind != yamltree.Map {
 		return l.want(n, path, "a mapping")
 	}
 	if err := l.checkKeys(n, path, nativeUserKeys, "user"); err != nil {
@@ -255,10 +204,10 @@ func (l *nativeLoader) user(i int, n *nnode) error {
 	if _, dup := l.b.userIdx[strings.ToLower(id)]; dup {
 		return l.errAt(n, path, "an objectId names one user; remove or fix the second one", "user %s is listed twice (first at %s)", id, l.b.srcs.resolve(l.b.users[l.b.userIdx[strings.ToLower(id)]].src, ""))
 	}
-	rec := userRec{id: id, src: srcRef{prefix: l.prefix("$.users"), elem: int32(i), line: int32(n.line)}}
+	rec := userRec{id: id, src: srcRef{prefix: l.prefix("$.users"), elem: int32(i), line: int32(n.Line)}}
 	nm := &l.b.names
-	for j, k := range n.keys {
-		v := &n.vals[j]
+	for j, k := range n.Keys {
+		v := &n.Vals[j]
 		p := path + "." + k
 		switch k {
 		case attrAccountEnabled:
@@ -310,17 +259,17 @@ func (l *nativeLoader) user(i int, n *nnode) error {
 	return nil
 }
 
-func (l *nativeLoader) strList(n *nnode, path string) ([]string, error) {
-	switch n.kind {
-	case nNull:
+func (l *nativeLoader) strList(n *yamltree.Node, path string) ([]string, error) {
+	switch n.Kind {
+	case yamltree.Null:
 		return nil, nil
-	case nList:
+	case yamltree.List:
 	default:
 		return nil, l.want(n, path, "a list of strings")
 	}
-	vals := make([]string, 0, len(n.items))
-	for i := range n.items {
-		s, ok, err := l.str(&n.items[i], elemPath(path, i))
+	vals := make([]string, 0, len(n.Items))
+	for i := range n.Items {
+		s, ok, err := l.str(&n.Items[i], elemPath(path, i))
 		if err != nil {
 			return nil, err
 		}
@@ -331,18 +280,18 @@ func (l *nativeLoader) strList(n *nnode, path string) ([]string, error) {
 	return vals, nil
 }
 
-func (l *nativeLoader) extensionAttributes(n *nnode, path string, kvs *[]kv) error {
-	if n.kind == nNull {
+func (l *nativeLoader) extensionAttributes(n *yamltree.Node, path string, kvs *[]kv) error {
+	if n.Kind == yamltree.Null {
 		return nil
 	}
-	if n.kind != nMap {
+	if n.Kind != yamltree.Map {
 		return l.want(n, path, "a mapping of extensionAttribute1 to extensionAttribute15")
 	}
-	for j, k := range n.keys {
+	for j, k := range n.Keys {
 		if !isExtensionAttribute(k) {
-			return l.errAt(&n.vals[j], path+"."+k, "onPremisesExtensionAttributes holds extensionAttribute1 to extensionAttribute15", "unknown key %q", k)
+			return l.errAt(&n.Vals[j], path+"."+k, "onPremisesExtensionAttributes holds extensionAttribute1 to extensionAttribute15", "unknown key %q", k)
 		}
-		s, ok, err := l.str(&n.vals[j], path+"."+k)
+		s, ok, err := l.str(&n.Vals[j], path+"."+k)
 		if err != nil {
 			return err
 		}
@@ -353,15 +302,15 @@ func (l *nativeLoader) extensionAttributes(n *nnode, path string, kvs *[]kv) err
 
 // attributes reads "attributes": any other Entra attribute by name, a
 // scalar or a list of scalars; booleans read as "True"/"False".
-func (l *nativeLoader) attributes(n *nnode, path string, kvs *[]kv) error {
-	if n.kind == nNull {
+func (l *nativeLoader) attributes(n *yamltree.Node, path string, kvs *[]kv) error {
+	if n.Kind == yamltree.Null {
 		return nil
 	}
-	if n.kind != nMap {
+	if n.Kind != yamltree.Map {
 		return l.want(n, path, "a mapping of attribute names to values")
 	}
-	for j, k := range n.keys {
-		v := &n.vals[j]
+	for j, k := range n.Keys {
+		v := &n.Vals[j]
 		p := path + "." + k
 		switch {
 		case k == "" || nativeTopLevel[k] || k == nativeSoftDelete || k == graphDeletedDateTime:
@@ -370,14 +319,14 @@ func (l *nativeLoader) attributes(n *nnode, path string, kvs *[]kv) error {
 			return l.errAt(v, p, "write it under onPremisesExtensionAttributes:", "%q belongs under onPremisesExtensionAttributes", k)
 		}
 		e := kv{name: l.b.names.intern(k)}
-		switch v.kind {
-		case nNull:
+		switch v.Kind {
+		case yamltree.Null:
 			e.null = true
-		case nList:
-			for i := range v.items {
-				s, ok := scalarText(&v.items[i])
+		case yamltree.List:
+			for i := range v.Items {
+				s, ok := scalarText(&v.Items[i])
 				if !ok {
-					return l.want(&v.items[i], elemPath(p, i), "a string, number or boolean")
+					return l.want(&v.Items[i], elemPath(p, i), "a string, number or boolean")
 				}
 				e.vals = append(e.vals, s)
 			}
@@ -394,19 +343,19 @@ func (l *nativeLoader) attributes(n *nnode, path string, kvs *[]kv) error {
 	return nil
 }
 
-func scalarText(n *nnode) (string, bool) {
-	switch n.kind {
-	case nString, nNumber:
-		return n.text, true
-	case nBool:
-		return BoolOf(n.b).String(), true
+func scalarText(n *yamltree.Node) (string, bool) {
+	switch n.Kind {
+	case yamltree.String, yamltree.Number:
+		return n.Text, true
+	case yamltree.Bool:
+		return BoolOf(n.True).String(), true
 	}
 	return "", false
 }
 
-func (l *nativeLoader) group(i int, n *nnode) error {
+func (l *nativeLoader) group(i int, n *yamltree.Node) error {
 	path := elemPath("$.groups", i)
-	if n.kind != nMap {
+	if n.Kind != yamltree.Map {
 		return l.want(n, path, "a mapping")
 	}
 	if err := l.checkKeys(n, path, nativeGroupKeys, "group"); err != nil {
@@ -419,11 +368,11 @@ func (l *nativeLoader) group(i int, n *nnode) error {
 	if j, dup := l.b.groupIdx[strings.ToLower(id)]; dup {
 		return l.errAt(n, path, "an objectId names one group; remove or fix the second one", "group %s is listed twice (first at %s)", id, l.b.srcs.resolve(l.b.groups[j].src, ""))
 	}
-	rec := groupRec{id: id, src: srcRef{prefix: l.prefix("$.groups"), elem: int32(i), line: int32(n.line)}, membersMode: membersList}
+	rec := groupRec{id: id, src: srcRef{prefix: l.prefix("$.groups"), elem: int32(i), line: int32(n.Line)}, membersMode: membersList}
 	nm := &l.b.names
 	fromExpand := false
-	for j, k := range n.keys {
-		v := &n.vals[j]
+	for j, k := range n.Keys {
+		v := &n.Vals[j]
 		p := path + "." + k
 		switch k {
 		case nativeSoftDelete:
@@ -474,27 +423,27 @@ func (l *nativeLoader) group(i int, n *nnode) error {
 
 // members reads a group's member list: objectIds (or UPNs) resolved
 // against the snapshot, or {id, type} for an explicit kind.
-func (l *nativeLoader) members(n *nnode, path string, rec *groupRec) error {
-	if n.kind == nNull {
+func (l *nativeLoader) members(n *yamltree.Node, path string, rec *groupRec) error {
+	if n.Kind == yamltree.Null {
 		return nil
 	}
-	if n.kind != nList {
+	if n.Kind != yamltree.List {
 		return l.want(n, path, "a list of member objectIds")
 	}
 	l.b.contents.Memberships = true
 	pfx := l.prefix(path)
-	for i := range n.items {
-		m := &n.items[i]
+	for i := range n.Items {
+		m := &n.Items[i]
 		p := elemPath(path, i)
-		ref := memberRef{src: srcRef{prefix: pfx, elem: int32(i), line: int32(m.line)}}
-		switch m.kind {
-		case nString, nNumber:
-			ref.ref = m.text
-		case nMap:
+		ref := memberRef{src: srcRef{prefix: pfx, elem: int32(i), line: int32(m.Line)}}
+		switch m.Kind {
+		case yamltree.String, yamltree.Number:
+			ref.ref = m.Text
+		case yamltree.Map:
 			if err := l.checkKeys(m, p, nativeMemberKeys, "member"); err != nil {
 				return err
 			}
-			idn, ok := m.get("id")
+			idn, ok := m.Get("id")
 			if !ok {
 				return l.errAt(m, p, "write the member as its objectId, or as {id: <objectId>, type: user|group|…}", "member without id")
 			}
@@ -503,7 +452,7 @@ func (l *nativeLoader) members(n *nnode, path string, rec *groupRec) error {
 				return err
 			}
 			ref.ref = s
-			if tn, ok := m.get("type"); ok {
+			if tn, ok := m.Get("type"); ok {
 				ts, _, err := l.str(tn, p+".type")
 				if err != nil {
 					return err
@@ -561,19 +510,19 @@ func parsePrincipalType(s string) (PrincipalType, bool) {
 	return PrincipalUnknown, false
 }
 
-func (l *nativeLoader) assignment(i int, n *nnode) error {
+func (l *nativeLoader) assignment(i int, n *yamltree.Node) error {
 	path := elemPath("$.assignments", i)
-	if n.kind != nMap {
+	if n.Kind != yamltree.Map {
 		return l.want(n, path, "a mapping")
 	}
 	if err := l.checkKeys(n, path, nativeAssignmentKeys, "assignment"); err != nil {
 		return err
 	}
-	rec := assignRec{src: srcRef{prefix: l.prefix("$.assignments"), elem: int32(i), line: int32(n.line)}}
+	rec := assignRec{src: srcRef{prefix: l.prefix("$.assignments"), elem: int32(i), line: int32(n.Line)}}
 	fields := map[string]*string{"id": &rec.id, "principalId": &rec.principalID, "principalDisplayName": &rec.principalName,
 		"appRoleId": &rec.appRoleID, "resourceId": &rec.resourceID, "resourceDisplayName": &rec.resourceName}
-	for j, k := range n.keys {
-		v := &n.vals[j]
+	for j, k := range n.Keys {
+		v := &n.Vals[j]
 		s, _, err := l.str(v, path+"."+k)
 		if err != nil {
 			return err
@@ -654,32 +603,32 @@ func loadNativeJSON(b *builder, r io.Reader, file string) error {
 	return s.end()
 }
 
-// jsonNode converts a validated JSON value into an nnode; line is the
+// jsonNode converts a validated JSON value into a tree node; line is the
 // line of raw[0].
-func jsonNode(raw []byte, line int, v jv) nnode {
-	n := nnode{line: line + bytes.Count(raw[:min(v.off, len(raw))], []byte{'\n'})}
+func jsonNode(raw []byte, line int, v jv) yamltree.Node {
+	n := yamltree.Node{Line: line + bytes.Count(raw[:min(v.off, len(raw))], []byte{'\n'})}
 	switch {
 	case v.isNull():
-		n.kind = nNull
+		n.Kind = yamltree.Null
 	case v.isString():
-		n.kind = nString
-		n.text, _ = v.str()
+		n.Kind = yamltree.String
+		n.Text, _ = v.str()
 	case v.isBool():
-		n.kind = nBool
-		n.b, _ = v.boolean()
+		n.Kind = yamltree.Bool
+		n.True, _ = v.boolean()
 	case v.isNumber():
-		n.kind, n.text = nNumber, string(v.b)
+		n.Kind, n.Text = yamltree.Number, string(v.b)
 	case v.isArray():
-		n.kind = nList
+		n.Kind = yamltree.List
 		_ = v.items(func(_ int, it jv) error {
-			n.items = append(n.items, jsonNode(raw, line, it))
+			n.Items = append(n.Items, jsonNode(raw, line, it))
 			return nil
 		})
 	case v.isObject():
-		n.kind = nMap
+		n.Kind = yamltree.Map
 		_ = v.fields(func(k []byte, val jv) error {
-			n.keys = append(n.keys, string(k))
-			n.vals = append(n.vals, jsonNode(raw, line, val))
+			n.Keys = append(n.Keys, string(k))
+			n.Vals = append(n.Vals, jsonNode(raw, line, val))
 			return nil
 		})
 	}
@@ -688,184 +637,30 @@ func jsonNode(raw []byte, line int, v jv) nnode {
 
 // --- YAML ---
 
-// loadNativeYAML reads a native YAML snapshot with goccy/go-yaml's parser,
-// which keeps every node's line for error messages.
+// maxYAMLDepth bounds a YAML snapshot's nesting.
+const maxYAMLDepth = 64
+
+// loadNativeYAML reads a native YAML snapshot as a tree (internal/yamltree)
+// whose every node keeps its line, for error messages.
 func loadNativeYAML(b *builder, data []byte, file string) error {
-	if err := checkUTF8(data, file); err != nil {
-		return err
-	}
 	root, err := parseYAMLDoc(data, file)
 	if err != nil {
 		return err
 	}
-	l := &nativeLoader{b: b, file: file, fid: b.srcs.file(file)}
-	return l.top(&root)
+	l := &nativeLoader{b: b, file: file, fid: b.srcs.file(file), yaml: true}
+	return l.top(root)
 }
 
-// parseYAMLDoc parses one YAML document into an nnode tree.
-func parseYAMLDoc(data []byte, file string) (root nnode, err error) {
-	defer func() {
-		// The YAML parser is a third-party component; whatever input makes
-		// it fail must still give an error, not a crash.
-		if r := recover(); r != nil {
-			err = &LoadError{Source: Source{File: file}, Msg: fmt.Sprintf("not valid YAML (the parser failed: %v)", r)}
-		}
-	}()
-	f, perr := parser.ParseBytes(data, 0)
-	if perr != nil {
-		return root, yamlError(perr, file)
-	}
-	var docs []ast.Node
-	for _, d := range f.Docs {
-		if d != nil && d.Body != nil {
-			docs = append(docs, d.Body)
-		}
-	}
-	switch len(docs) {
-	case 0:
-		return nnode{kind: nMap, line: 1}, nil // comments only: an empty snapshot
-	case 1:
-	default:
-		return root, &LoadError{Source: Source{File: file}, Msg: fmt.Sprintf("want one YAML document, found %d", len(docs)),
-			Hint: "a snapshot is one document with users, groups and assignments"}
-	}
-	return yamlNode(docs[0], file, 0)
-}
-
-func yamlError(err error, file string) error {
-	var ye yaml.Error
-	if errors.As(err, &ye) {
-		src := Source{File: file}
-		if tok := ye.GetToken(); tok != nil && tok.Position != nil {
-			src.Line = tok.Position.Line
-		}
-		return &LoadError{Source: src, Msg: "not valid YAML: " + ye.GetMessage(), Err: err}
-	}
-	return &LoadError{Source: Source{File: file}, Msg: "not valid YAML: " + firstLineOf(err.Error()), Err: err}
-}
-
-// checkUTF8 refuses a YAML snapshot with bytes that are not UTF-8: the
-// YAML parser would turn them into U+FFFD, silently changing a value
-// (YAML 1.2 §5.2 allows only Unicode encodings).
-func checkUTF8(data []byte, file string) error {
-	if utf8.Valid(data) {
-		return nil
-	}
-	line, off := 1, 0
-	for off < len(data) {
-		r, n := utf8.DecodeRune(data[off:])
-		if r == utf8.RuneError && n <= 1 {
-			break
-		}
-		if data[off] == '\n' {
-			line++
-		}
-		off += n
-	}
-	return &LoadError{Source: Source{File: file, Line: line}, Msg: fmt.Sprintf("not UTF-8 text at byte %d", off),
-		Hint: "save the file as UTF-8"}
-}
-
-func firstLineOf(s string) string {
-	s, _, _ = strings.Cut(s, "\n")
-	return s
-}
-
-func yamlLine(n ast.Node) int {
-	if n == nil {
-		return 0
-	}
-	if t := n.GetToken(); t != nil && t.Position != nil {
-		return t.Position.Line
-	}
-	return 0
-}
-
-const maxYAMLDepth = 64
-
-func yamlNode(n ast.Node, file string, depth int) (nnode, error) {
-	out := nnode{line: yamlLine(n), yaml: true}
-	if depth > maxYAMLDepth {
-		return out, &LoadError{Source: Source{File: file, Line: out.line}, Msg: "YAML nested too deeply"}
-	}
-	switch v := n.(type) {
-	case nil, *ast.NullNode:
-		out.kind = nNull
-	case *ast.StringNode:
-		out.kind, out.text = nString, v.Value
-	case *ast.LiteralNode:
-		out.kind = nString
-		if v.Value != nil {
-			out.text = v.Value.Value
-		}
-	case *ast.IntegerNode, *ast.FloatNode, *ast.InfinityNode, *ast.NanNode:
-		out.kind, out.text = nNumber, n.GetToken().Value
-	case *ast.BoolNode:
-		out.kind, out.b, out.text = nBool, v.Value, n.GetToken().Value
-	case *ast.TagNode:
-		inner, err := yamlNode(v.Value, file, depth+1)
-		if err != nil {
-			return out, err
-		}
-		if tag := n.GetToken().Value; tag == "!!str" && inner.kind != nList && inner.kind != nMap {
-			inner.kind = nString
-		}
-		return inner, nil
-	case *ast.AnchorNode:
-		return yamlNode(v.Value, file, depth+1)
-	case *ast.AliasNode:
-		return out, &LoadError{Source: Source{File: file, Line: out.line}, Msg: "YAML aliases (*name) are not supported in a snapshot",
-			Hint: "write the values out in full"}
-	case *ast.SequenceNode:
-		out.kind = nList
-		for _, it := range v.Values {
-			c, err := yamlNode(it, file, depth+1)
-			if err != nil {
-				return out, err
-			}
-			out.items = append(out.items, c)
-		}
-	case *ast.MappingNode:
-		out.kind = nMap
-		for _, mv := range v.Values {
-			if err := yamlPair(&out, mv, file, depth); err != nil {
-				return out, err
-			}
-		}
-	case *ast.MappingValueNode:
-		out.kind = nMap
-		if err := yamlPair(&out, v, file, depth); err != nil {
-			return out, err
-		}
-	default:
-		return out, &LoadError{Source: Source{File: file, Line: out.line}, Msg: fmt.Sprintf("unsupported YAML construct (%s)", n.Type())}
-	}
-	return out, nil
-}
-
-func yamlPair(out *nnode, mv *ast.MappingValueNode, file string, depth int) error {
-	if out.line == 0 {
-		out.line = yamlLine(mv.Key)
-	}
-	var key string
-	switch k := mv.Key.(type) {
-	case *ast.StringNode:
-		key = k.Value
-	case *ast.MergeKeyNode:
-		return &LoadError{Source: Source{File: file, Line: yamlLine(mv.Key)}, Msg: "YAML merge keys (<<) are not supported in a snapshot", Hint: "write the values out in full"}
-	case ast.ScalarNode:
-		key = k.GetToken().Value
-	default:
-		return &LoadError{Source: Source{File: file, Line: yamlLine(mv.Key)}, Msg: "a mapping key must be a plain name"}
-	}
-	c, err := yamlNode(mv.Value, file, depth+1)
+// parseYAMLDoc parses one YAML document into a tree; a file of comments
+// only is an empty snapshot.
+func parseYAMLDoc(data []byte, file string) (*yamltree.Node, error) {
+	root, err := yamltree.Parse(data, yamltree.Options{What: "a snapshot", Holds: "users, groups and assignments", MaxDepth: maxYAMLDepth})
 	if err != nil {
-		return err
+		ye := err.(*yamltree.Error)
+		return nil, &LoadError{Source: Source{File: file, Line: ye.Line}, Msg: ye.Msg, Hint: ye.Hint, Err: ye.Err}
 	}
-	if c.line == 0 {
-		c.line = yamlLine(mv.Key)
+	if root == nil {
+		return &yamltree.Node{Kind: yamltree.Map, Line: 1}, nil
 	}
-	out.keys = append(out.keys, key)
-	out.vals = append(out.vals, c)
-	return nil
+	return root, nil
 }

@@ -286,6 +286,7 @@ func TestNativeErrors(t *testing.T) {
 		{"assignment principal type", "t.yaml", "assignments:\n  - {principalId: x, principalType: Robot}\n", 2, "$.assignments[0].principalType", "unknown principalType"},
 		{"assignment type mismatch", "t.yaml", "users:\n" + u1 + "assignments:\n  - {principalId: u1, principalType: Group}\n", 4, "", "given as Group but is a user"},
 		{"yaml alias", "t.yaml", "users:\n  - &a {objectId: u1}\n  - *a\n", 3, "", "aliases"},
+		{"yaml key given twice", "t.yaml", users + "    attributes: {a: 1,\n      a: 2}\n", 4, "", `the key "a" is given twice`},
 		{"json syntax in a user", "t.json", "{\"users\": [\n{\"objectId\": \"u1\"},\n{\"objectId\": \"u2\" \"mail\": \"x\"}\n]}", 3, "$.users[1]", "not valid JSON"},
 		{"json truncated", "t.json", "{\"users\": [\n{\"objectId\": \"u1\"", 2, "", "ends"},
 		{"json trailing data", "t.json", "{\"users\": []}\n{}", 2, "", "after the end"},

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/miscim/miscim/internal/yamltree"
 )
 
 // schemaNode is the part of docs/tenant.schema.json the tests read.
@@ -161,7 +163,7 @@ func TestSampleMatchesSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, k := range f.keys {
+	for i, k := range f.Keys {
 		if root.Properties[k] == nil {
 			t.Errorf("top-level key %q is not in the schema", k)
 		}
@@ -169,8 +171,8 @@ func TestSampleMatchesSchema(t *testing.T) {
 		if def == "" {
 			continue
 		}
-		for _, item := range f.vals[i].items {
-			for _, ik := range item.keys {
+		for _, item := range f.Vals[i].Items {
+			for _, ik := range item.Keys {
 				if root.Defs[def].Properties[ik] == nil {
 					t.Errorf("%s key %q is not in the schema", def, ik)
 				}
@@ -179,4 +181,4 @@ func TestSampleMatchesSchema(t *testing.T) {
 	}
 }
 
-func yamlRoot(data []byte) (nnode, error) { return parseYAMLDoc(data, "tenant.yaml") }
+func yamlRoot(data []byte) (*yamltree.Node, error) { return parseYAMLDoc(data, "tenant.yaml") }
