@@ -277,6 +277,22 @@ func (b *builder) alias(line int) error {
 	return &Error{Line: line, Msg: "YAML aliases (*name) are not supported in " + b.o.What, Hint: "write the values out in full"}
 }
 
+// keyNode is the key itself under its tags and anchor (!!str a, &x a),
+// as the parser checks it: otherwise the key would read as the tag's or
+// the anchor's token.
+func keyNode(n ast.Node) ast.Node {
+	for {
+		switch v := n.(type) {
+		case *ast.TagNode:
+			n = v.Value
+		case *ast.AnchorNode:
+			n = v.Value
+		default:
+			return n
+		}
+	}
+}
+
 // pair adds one key and its value to out. seen, when not nil, holds the
 // keys so far, so that a large mapping is not checked key against key.
 func (b *builder) pair(out *Node, mv *ast.MappingValueNode, seen map[string]bool, depth int) error {
@@ -285,7 +301,7 @@ func (b *builder) pair(out *Node, mv *ast.MappingValueNode, seen map[string]bool
 		out.Line = line
 	}
 	var key string
-	switch k := mv.Key.(type) {
+	switch k := keyNode(mv.Key).(type) {
 	case *ast.StringNode:
 		key = k.Value
 	case *ast.MergeKeyNode:

@@ -42,6 +42,8 @@ func TestParse(t *testing.T) {
 			Node{Kind: Map, Line: 1, Keys: []string{"b", "a"}, Vals: []Node{num("1", 1), num("2", 2)}}},
 		{"a key that is not a string is its text", "1: a\ntrue: b\n",
 			Node{Kind: Map, Line: 1, Keys: []string{"1", "true"}, Vals: []Node{str("a", 1), str("b", 2)}}},
+		{"a tagged or anchored key is its text", "!!str 1: a\n&k b: c\n!!str &j d: e\n",
+			Node{Kind: Map, Line: 1, Keys: []string{"1", "b", "d"}, Vals: []Node{str("a", 1), str("c", 2), str("e", 3)}}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := Parse([]byte(c.src), testOptions)
@@ -101,6 +103,8 @@ func TestParseErrors(t *testing.T) {
 		{"two documents, nothing said of the one", "a: 1\n---\nb: 2\n", Options{What: "a file"}, 0, "want one YAML document, found 2", ""},
 		{"an alias", "a: &x 1\nb: *x\n", testOptions, 2, "YAML aliases (*name) are not supported in a test file", "write the values out in full"},
 		{"an alias in a list", "a: &x 1\nb:\n  - *x\n", testOptions, 3, "YAML aliases (*name) are not supported in a test file", "write the values out in full"},
+		{"an alias as a key", "a: &x k\n*x : 2\n", testOptions, 2, "YAML aliases (*name) are not supported in a test file", "write the values out in full"},
+		{"a tagged key given twice", "!!str a: 1\na: 2\n", testOptions, 2, `the key "a" is given twice`, ""},
 		{"a merge key", "base: &b {x: 1}\nc:\n  <<: *b\n", testOptions, 3, "YAML merge keys (<<) are not supported in a test file", "write the values out in full"},
 		{"a key given twice", "a: 1\nb: 2\na: 3\n", testOptions, 3, `the key "a" is given twice`, ""},
 		{"a key given twice, once quoted", "a: 1\n'a': 2\n", testOptions, 2, `the key "a" is given twice`, ""},
