@@ -8,32 +8,31 @@ import (
 	"time"
 )
 
-// userRec is one user as a loader read it. kvs carries every attribute,
-// objectId, userPrincipalName and accountEnabled ("True"/"False")
-// included, under Entra names.
-type userRec struct {
-	id  string
-	kvs []kv
-	// A record parsed in parallel comes compacted: set, and the names
-	// it gave as null (which a later delta item's merge needs).
-	set       attrSet
-	compacted bool
-	nulls     []int32
+// objectRec is what a loader reads alike for a user and a group. kvs
+// carries every attribute, objectId included, under Entra names.
+type objectRec struct {
+	id        string
+	kvs       []kv
 	soft      bool
 	deletedAt time.Time
 	removed   string // delta: "changed" (soft delete) or "deleted" (hard)
 	src       srcRef
 }
 
+// userRec is one user as a loader read it; its kvs include
+// userPrincipalName and accountEnabled ("True"/"False").
+type userRec struct {
+	objectRec
+	// A record parsed in parallel comes compacted: set, and the names
+	// it gave as null (which a later delta item's merge needs).
+	set       attrSet
+	compacted bool
+	nulls     []int32
+}
+
 // groupRec is one group as a loader read it.
 type groupRec struct {
-	id        string
-	kvs       []kv
-	soft      bool
-	deletedAt time.Time
-	removed   string
-	src       srcRef
-
+	objectRec
 	members     []memberRef
 	membersMode membersMode
 }
@@ -64,7 +63,8 @@ type assignRec struct {
 	src                                                                 srcRef
 }
 
-type bUser struct {
+// bObject is what the builder keeps alike for a user and a group.
+type bObject struct {
 	id        string // objectId as read
 	set       attrSet
 	soft      bool
@@ -74,14 +74,10 @@ type bUser struct {
 	src       srcRef
 }
 
+type bUser struct{ bObject }
+
 type bGroup struct {
-	id           string
-	set          attrSet
-	soft         bool
-	deletedAt    time.Time
-	gone         bool
-	live         bool
-	src          srcRef
+	bObject
 	members      []memberRef
 	membersKnown bool
 	fromExpand   bool
@@ -127,17 +123,8 @@ func (b *builder) addUser(rec *userRec, live bool) {
 	key := strings.ToLower(rec.id)
 	i, seen := b.userIdx[key]
 	if rec.removed != "" {
-		// @removed: reason "changed" is the recycle bin, anything else a
-		// hard delete (entra-exports §1.5). An object the export never
-		// showed has nothing to remove.
 		if seen {
-			u := &b.users[i]
-			if rec.removed == "changed" {
-				u.soft = true
-			} else {
-				u.gone = true
-			}
-			u.src = rec.src
+			b.users[i].remove(&rec.objectRec)
 		}
 		return
 	}
@@ -147,11 +134,9 @@ func (b *builder) addUser(rec *userRec, live bool) {
 			set = compact(&b.names, rec.kvs)
 		}
 		b.userIdx[key] = int32(len(b.users))
-		b.users = append(b.users, bUser{id: rec.id, set: set, soft: rec.soft, deletedAt: rec.deletedAt, live: live, src: rec.src})
+		b.users = append(b.users, bUser{newObject(&rec.objectRec, set, live)})
 		return
 	}
-	u := &b.users[i]
-	b.dups = append(b.dups, dupe{kind: "user", id: rec.id, first: u.src, then: rec.src})
 	later := rec.kvs
 	if rec.compacted {
 		later = rec.set.expand()
@@ -159,60 +144,26 @@ func (b *builder) addUser(rec *userRec, live bool) {
 			later = append(later, kv{name: n, null: true})
 		}
 	}
-	u.set = compact(&b.names, overlay(u.set.expand(), later))
-	if live {
-		// A live item after a removal is the user restored (delta rounds
-		// in order); a deletedItems record keeps it deleted.
-		if u.gone || (u.soft && !rec.soft && u.live) {
-			u.soft, u.gone, u.deletedAt = false, false, time.Time{}
-		}
-		u.live = true
-	}
-	if rec.soft {
-		u.soft = true
-		if !rec.deletedAt.IsZero() {
-			u.deletedAt = rec.deletedAt
-		}
-	}
-	u.src = rec.src
+	b.merge(&b.users[i].bObject, "user", &rec.objectRec, later, live)
 }
 
-// addGroup adds or merges one group, as addUser does.
+// addGroup adds or merges one group, as addUser does, and applies what
+// the record says of its members.
 func (b *builder) addGroup(rec *groupRec, live bool) {
 	key := strings.ToLower(rec.id)
 	i, seen := b.groupIdx[key]
 	if rec.removed != "" {
 		if seen {
-			g := &b.groups[i]
-			if rec.removed == "changed" {
-				g.soft = true
-			} else {
-				g.gone = true
-			}
+			b.groups[i].remove(&rec.objectRec)
 		}
 		return
 	}
 	if !seen {
 		i = int32(len(b.groups))
 		b.groupIdx[key] = i
-		b.groups = append(b.groups, bGroup{id: rec.id, set: compact(&b.names, rec.kvs), soft: rec.soft, deletedAt: rec.deletedAt, live: live, src: rec.src})
+		b.groups = append(b.groups, bGroup{bObject: newObject(&rec.objectRec, compact(&b.names, rec.kvs), live)})
 	} else {
-		g := &b.groups[i]
-		b.dups = append(b.dups, dupe{kind: "group", id: rec.id, first: g.src, then: rec.src})
-		g.set = compact(&b.names, overlay(g.set.expand(), rec.kvs))
-		if live && (g.gone || (g.soft && !rec.soft && g.live)) {
-			g.soft, g.gone, g.deletedAt = false, false, time.Time{}
-		}
-		if live {
-			g.live = true
-		}
-		if rec.soft {
-			g.soft = true
-			if !rec.deletedAt.IsZero() {
-				g.deletedAt = rec.deletedAt
-			}
-		}
-		g.src = rec.src
+		b.merge(&b.groups[i].bObject, "group", &rec.objectRec, rec.kvs, live)
 	}
 	g := &b.groups[i]
 	switch rec.membersMode {
@@ -224,6 +175,45 @@ func (b *builder) addGroup(rec *groupRec, live bool) {
 		g.members = applyMemberDelta(g.members, rec.members)
 		g.membersKnown = true
 	}
+}
+
+func newObject(rec *objectRec, set attrSet, live bool) bObject {
+	return bObject{id: rec.id, set: set, soft: rec.soft, deletedAt: rec.deletedAt, live: live, src: rec.src}
+}
+
+// remove applies an @removed record to an object read before (one the
+// export never showed has nothing to remove): reason "changed" is the
+// recycle bin, anything else a hard delete (entra-exports §1.5). The
+// record that removed it becomes its source, as a merged record does.
+func (o *bObject) remove(rec *objectRec) {
+	if rec.removed == "changed" {
+		o.soft = true
+	} else {
+		o.gone = true
+	}
+	o.src = rec.src
+}
+
+// merge merges a later record of an object already read, whose attributes
+// are later (they win), and notes the repeat in b.dups.
+func (b *builder) merge(o *bObject, kind string, rec *objectRec, later []kv, live bool) {
+	b.dups = append(b.dups, dupe{kind: kind, id: rec.id, first: o.src, then: rec.src})
+	o.set = compact(&b.names, overlay(o.set.expand(), later))
+	if live {
+		// A live item after a removal is the object restored (delta rounds
+		// in order); a deletedItems record keeps it deleted.
+		if o.gone || (o.soft && !rec.soft && o.live) {
+			o.soft, o.gone, o.deletedAt = false, false, time.Time{}
+		}
+		o.live = true
+	}
+	if rec.soft {
+		o.soft = true
+		if !rec.deletedAt.IsZero() {
+			o.deletedAt = rec.deletedAt
+		}
+	}
+	o.src = rec.src
 }
 
 // applyMemberDelta applies members@delta: additions, and removals marked

@@ -545,14 +545,10 @@ func (l *csvLoader) users(f *csvFile) error {
 	nm := &l.b.names
 	mark := len(l.b.dups)
 	err := f.rows(func(rec []string, line int) error {
-		u := userRec{src: srcRef{prefix: pfx, elem: -1, line: int32(line)}, soft: f.deleted}
+		u := userRec{objectRec: objectRec{src: srcRef{prefix: pfx, elem: -1, line: int32(line)}, soft: f.deleted}}
 		for i, c := range cols {
 			v := cell(rec, i)
-			if c.kind == colSkip || strings.TrimSpace(v) == "" {
-				continue
-			}
-			if notExported(v) {
-				l.notExportedCell(f, c, line)
+			if !l.hasValue(f, c, v, line) {
 				continue
 			}
 			switch c.kind {
@@ -565,21 +561,13 @@ func (l *csvLoader) users(f *csvFile) error {
 					b = !b // "Block sign in: No" is an enabled account
 				}
 				u.kvs = append(u.kvs, kv{name: nm.intern(attrAccountEnabled), one: BoolOf(b).String(), single: true})
-			case colDeleted:
-				t, err := parseCSVTime(v)
-				if err != nil {
-					return l.cellErr(f, line, c, "write an ISO 8601 time such as 2026-11-20T10:00:00Z", "%q is not a date-time", v)
-				}
-				u.soft, u.deletedAt = true, t
 			case colExtJSON:
 				if err := l.extJSON(f, line, c, v, &u.kvs); err != nil {
 					return err
 				}
 			default:
-				u.kvs = append(u.kvs, cellKV(nm.intern(c.attr), c.attr, v))
-				if c.attr == attrObjectID {
-					u.id = strings.TrimSpace(v)
-					u.kvs[len(u.kvs)-1] = kv{name: u.kvs[len(u.kvs)-1].name, one: u.id, single: true}
+				if err := l.objectCell(f, line, c, v, &u.objectRec); err != nil {
+					return err
 				}
 			}
 		}
@@ -597,6 +585,38 @@ func (l *csvLoader) users(f *csvFile) error {
 		return err
 	}
 	return l.b.checkDups(mark, "each user is one row; remove the repeated row")
+}
+
+// hasValue reports whether a cell holds a value to read: a column read,
+// not blank, not a .NET type name (noted once per column).
+func (l *csvLoader) hasValue(f *csvFile, c csvCol, v string, line int) bool {
+	if c.kind == colSkip || strings.TrimSpace(v) == "" {
+		return false
+	}
+	if notExported(v) {
+		l.notExportedCell(f, c, line)
+		return false
+	}
+	return true
+}
+
+// objectCell reads a cell users and groups read alike: the deletion time,
+// or an attribute (the objectId among them).
+func (l *csvLoader) objectCell(f *csvFile, line int, c csvCol, v string, rec *objectRec) error {
+	if c.kind == colDeleted {
+		t, err := parseCSVTime(v)
+		if err != nil {
+			return l.cellErr(f, line, c, "write an ISO 8601 time such as 2026-11-20T10:00:00Z", "%q is not a date-time", v)
+		}
+		rec.soft, rec.deletedAt = true, t
+		return nil
+	}
+	rec.kvs = append(rec.kvs, cellKV(l.b.names.intern(c.attr), c.attr, v))
+	if c.attr == attrObjectID {
+		rec.id = strings.TrimSpace(v)
+		rec.kvs[len(rec.kvs)-1] = kv{name: rec.kvs[len(rec.kvs)-1].name, one: rec.id, single: true}
+	}
+	return nil
 }
 
 // cellKV reads one cell: a multi-valued attribute's cell split on ";",
@@ -672,31 +692,16 @@ func (l *csvLoader) groups(f *csvFile) error {
 		return err
 	}
 	pfx := l.prefix(f, cols)
-	nm := &l.b.names
 	mark := len(l.b.dups)
 	err := f.rows(func(rec []string, line int) error {
-		g := groupRec{src: srcRef{prefix: pfx, elem: -1, line: int32(line)}}
+		g := groupRec{objectRec: objectRec{src: srcRef{prefix: pfx, elem: -1, line: int32(line)}}}
 		for i, c := range cols {
 			v := cell(rec, i)
-			if c.kind == colSkip || c.kind == colExtJSON || strings.TrimSpace(v) == "" {
+			if c.kind == colExtJSON || !l.hasValue(f, c, v, line) {
 				continue
 			}
-			if notExported(v) {
-				l.notExportedCell(f, c, line)
-				continue
-			}
-			if c.kind == colDeleted {
-				t, err := parseCSVTime(v)
-				if err != nil {
-					return l.cellErr(f, line, c, "write an ISO 8601 time such as 2026-11-20T10:00:00Z", "%q is not a date-time", v)
-				}
-				g.soft, g.deletedAt = true, t
-				continue
-			}
-			g.kvs = append(g.kvs, cellKV(nm.intern(c.attr), c.attr, v))
-			if c.attr == attrObjectID {
-				g.id = strings.TrimSpace(v)
-				g.kvs[len(g.kvs)-1] = kv{name: g.kvs[len(g.kvs)-1].name, one: g.id, single: true}
+			if err := l.objectCell(f, line, c, v, &g.objectRec); err != nil {
+				return err
 			}
 		}
 		if g.id == "" {

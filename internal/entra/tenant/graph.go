@@ -411,36 +411,15 @@ func (g *graphLoader) incomplete(last pageInfo, pages []page, what string) {
 // Entra's (graphUserRenames, onPremisesExtensionAttributes flattened,
 // businessPhones' first value as telephoneNumber).
 func (p *pageParser) user(e *elemCtx, v jv, i int, pfx int32, odataType string) (userRec, error) {
-	rec := userRec{src: srcRef{prefix: pfx, elem: int32(i), line: int32(e.line)}, kvs: p.kvs[:0]}
+	rec := userRec{objectRec: objectRec{src: srcRef{prefix: pfx, elem: int32(i), line: int32(e.line)}, kvs: p.kvs[:0]}}
 	defer func() { p.kvs = rec.kvs[:0] }()
 	nm := p.names
 	err := v.fields(func(k []byte, val jv) error {
+		if ok, err := e.objectKey(k, val, &rec.objectRec, "user", odataType, "a users page holds users only: /users or /directory/deletedItems/microsoft.graph.user"); ok {
+			return err
+		}
 		// switch on string(k) without keeping it: no allocation per key.
 		switch string(k) {
-		case graphID:
-			s, ok := val.str()
-			if !ok || strings.TrimSpace(s) == "" {
-				return e.errAt(val, graphID, "every object of a Graph export has its id", "want the user's id as a string, got %s", val.kind())
-			}
-			rec.id = s
-			rec.kvs = append(rec.kvs, kv{name: idObjectID, one: s, single: true})
-		case graphODataType:
-			s, _ := val.str()
-			if s != "" && !strings.EqualFold(s, odataType) {
-				return e.errAt(val, graphODataType, "a users page holds users only: /users or /directory/deletedItems/microsoft.graph.user", "a %s in a list of users", s)
-			}
-		case graphRemoved:
-			r, err := e.removedReason(val, graphRemoved)
-			rec.removed = r
-			return err
-		case graphDeletedDateTime:
-			t, err := graphTime(e, val, graphDeletedDateTime)
-			if err != nil {
-				return err
-			}
-			if !t.IsZero() {
-				rec.soft, rec.deletedAt = true, t
-			}
 		case attrAccountEnabled:
 			switch {
 			case val.isNull():
@@ -511,6 +490,41 @@ func (p *pageParser) user(e *elemCtx, v jv, i int, pfx int32, odataType string) 
 	return rec, nil
 }
 
+// objectKey reads a key Graph users and groups have alike — id,
+// @odata.type, @removed, deletedDateTime — into rec; ok is false for any
+// other key. what names the kind ("user"), odataType is the @odata.type
+// its page may give and typeHint what such a page holds.
+func (e *elemCtx) objectKey(k []byte, val jv, rec *objectRec, what, odataType, typeHint string) (ok bool, err error) {
+	switch string(k) {
+	case graphID:
+		s, ok := val.str()
+		if !ok || strings.TrimSpace(s) == "" {
+			return true, e.errAt(val, graphID, "every object of a Graph export has its id", "want the %s's id as a string, got %s", what, val.kind())
+		}
+		rec.id = s
+		rec.kvs = append(rec.kvs, kv{name: idObjectID, one: s, single: true})
+	case graphODataType:
+		s, _ := val.str()
+		if s != "" && !strings.EqualFold(s, odataType) {
+			return true, e.errAt(val, graphODataType, typeHint, "a %s in a list of %ss", s, what)
+		}
+	case graphRemoved:
+		rec.removed, err = e.removedReason(val, graphRemoved)
+		return true, err
+	case graphDeletedDateTime:
+		t, err := graphTime(e, val, graphDeletedDateTime)
+		if err != nil {
+			return true, err
+		}
+		if !t.IsZero() {
+			rec.soft, rec.deletedAt = true, t
+		}
+	default:
+		return false, nil
+	}
+	return true, nil
+}
+
 func graphTime(e *elemCtx, v jv, key string) (time.Time, error) {
 	if v.isNull() {
 		return time.Time{}, nil
@@ -539,35 +553,14 @@ func (g *graphLoader) groupItem(e *elemCtx, v jv, i int, pfx int32, info *pageIn
 }
 
 func (g *graphLoader) group(e *elemCtx, v jv, i int, pfx int32) (groupRec, error) {
-	rec := groupRec{src: srcRef{prefix: pfx, elem: int32(i), line: int32(e.line)}, kvs: g.parser.kvs[:0]}
+	rec := groupRec{objectRec: objectRec{src: srcRef{prefix: pfx, elem: int32(i), line: int32(e.line)}, kvs: g.parser.kvs[:0]}}
 	defer func() { g.parser.kvs = rec.kvs[:0] }()
 	nm := &g.b.names
 	err := v.fields(func(k []byte, val jv) error {
-		switch string(k) {
-		case graphID:
-			s, ok := val.str()
-			if !ok || strings.TrimSpace(s) == "" {
-				return e.errAt(val, graphID, "every object of a Graph export has its id", "want the group's id as a string, got %s", val.kind())
-			}
-			rec.id = s
-			rec.kvs = append(rec.kvs, kv{name: idObjectID, one: s, single: true})
-		case graphODataType:
-			s, _ := val.str()
-			if s != "" && !strings.EqualFold(s, graphGroupODataType) {
-				return e.errAt(val, graphODataType, "a groups page holds groups only", "a %s in a list of groups", s)
-			}
-		case graphRemoved:
-			r, err := e.removedReason(val, graphRemoved)
-			rec.removed = r
+		if ok, err := e.objectKey(k, val, &rec.objectRec, "group", graphGroupODataType, "a groups page holds groups only"); ok {
 			return err
-		case graphDeletedDateTime:
-			t, err := graphTime(e, val, graphDeletedDateTime)
-			if err != nil {
-				return err
-			}
-			if !t.IsZero() {
-				rec.soft, rec.deletedAt = true, t
-			}
+		}
+		switch string(k) {
 		case attrDisplayName, attrDescription, attrMail, attrMailNickname:
 			var err error
 			rec.kvs, err = e.strAttr(nm, rec.kvs, nm.internBytes(k), "", k, val)

@@ -300,11 +300,13 @@ func TestGraphDelta(t *testing.T) {
 		"groups.json": `{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#groups","value":[
 {"id":"` + gid(900) + `","displayName":"G","members@delta":[{"@odata.type":"#microsoft.graph.user","id":"` + gid(1) + `"},{"@odata.type":"#microsoft.graph.user","id":"` + gid(2) + `"}]},
 {"id":"` + gid(901) + `","displayName":"H"},
+{"id":"` + gid(902) + `","displayName":"K"},
 {"id":"` + gid(900) + `","members@delta":[{"@odata.type":"#microsoft.graph.user","id":"` + gid(2) + `","@removed":{"reason":"deleted"}},{"@odata.type":"#microsoft.graph.user","id":"` + gid(4) + `"}]},
-{"id":"` + gid(901) + `","@removed":{"reason":"deleted"}}]}`,
+{"id":"` + gid(901) + `","@removed":{"reason":"deleted"}},
+{"id":"` + gid(902) + `","@removed":{"reason":"changed"}}]}`,
 	})
-	if tn.UserCount() != 3 || tn.GroupCount() != 1 {
-		t.Fatalf("%d users, %d groups; want 3 (c hard-deleted, e never seen) and 1", tn.UserCount(), tn.GroupCount())
+	if tn.UserCount() != 3 || tn.GroupCount() != 2 {
+		t.Fatalf("%d users, %d groups; want 3 (c hard-deleted, e never seen) and 2 (H hard-deleted)", tn.UserCount(), tn.GroupCount())
 	}
 	a, _ := tn.FindUser("a@x")
 	if a.DisplayName() != "A renamed" || a.Mail() != "" || a.AccountEnabled() != tenant.True {
@@ -313,6 +315,17 @@ func TestGraphDelta(t *testing.T) {
 	b, _ := tn.FindUser("b@x")
 	if !b.SoftDeleted() {
 		t.Error("b: @removed changed is a soft delete")
+	}
+	// A removed object's source is the record that removed it.
+	if src := b.Source(); src.File != "users-2.json" || src.Path != "$.value[1]" {
+		t.Errorf("b's source %v, want users-2.json's $.value[1]", src)
+	}
+	k, ok := tn.GroupByID(gid(902))
+	if !ok || !k.SoftDeleted() {
+		t.Fatal("K: @removed changed is a soft delete")
+	}
+	if src := k.Source(); src.File != "groups.json" || src.Path != "$.value[5]" {
+		t.Errorf("K's source %v, want groups.json's $.value[5]", src)
 	}
 	d, _ := tn.FindUser("d@x")
 	if d.SoftDeleted() {

@@ -174,7 +174,15 @@ func (l *nativeLoader) item(list string, i int, n *yamltree.Node) error {
 	return l.assignment(i, n)
 }
 
-func (l *nativeLoader) objectID(n *yamltree.Node, path, what string) (string, error) {
+// objectID checks that a user or group is a mapping with the keys of its
+// kind and returns its objectId.
+func (l *nativeLoader) objectID(n *yamltree.Node, path, what string, keys []string) (string, error) {
+	if n.Kind != yamltree.Map {
+		return "", l.want(n, path, "a mapping")
+	}
+	if err := l.checkKeys(n, path, keys, what); err != nil {
+		return "", err
+	}
 	idn, ok := n.Get(attrObjectID)
 	if !ok {
 		return "", l.errAt(n, path, "every "+what+" needs its Entra objectId", "%s without objectId", what)
@@ -189,22 +197,50 @@ func (l *nativeLoader) objectID(n *yamltree.Node, path, what string) (string, er
 	return id, nil
 }
 
+func (l *nativeLoader) listedTwice(n *yamltree.Node, path, what, id string, first srcRef) error {
+	return l.errAt(n, path, "an objectId names one "+what+"; remove or fix the second one", "%s %s is listed twice (first at %s)", what, id, l.b.srcs.resolve(first, ""))
+}
+
+// objectKey reads a key users and groups have alike: softDeleted,
+// deletedDateTime, attributes, or an attribute by its Entra name.
+func (l *nativeLoader) objectKey(k string, v *yamltree.Node, p string, rec *objectRec) error {
+	switch k {
+	case nativeSoftDelete:
+		b, err := l.boolean(v, p)
+		if err != nil {
+			return err
+		}
+		rec.soft = rec.soft || b == True
+	case graphDeletedDateTime:
+		t, err := l.timeOf(v, p)
+		if err != nil {
+			return err
+		}
+		if !t.IsZero() {
+			rec.soft, rec.deletedAt = true, t
+		}
+	case nativeAttributes:
+		return l.attributes(v, p, &rec.kvs)
+	default:
+		s, ok, err := l.str(v, p)
+		if err != nil {
+			return err
+		}
+		rec.kvs = append(rec.kvs, kv{name: l.b.names.intern(k), one: s, single: true, null: !ok})
+	}
+	return nil
+}
+
 func (l *nativeLoader) user(i int, n *yamltree.Node) error {
 	path := elemPath("$.users", i)
-	if n.Kind != yamltree.Map {
-		return l.want(n, path, "a mapping")
-	}
-	if err := l.checkKeys(n, path, nativeUserKeys, "user"); err != nil {
-		return err
-	}
-	id, err := l.objectID(n, path, "user")
+	id, err := l.objectID(n, path, "user", nativeUserKeys)
 	if err != nil {
 		return err
 	}
-	if _, dup := l.b.userIdx[strings.ToLower(id)]; dup {
-		return l.errAt(n, path, "an objectId names one user; remove or fix the second one", "user %s is listed twice (first at %s)", id, l.b.srcs.resolve(l.b.users[l.b.userIdx[strings.ToLower(id)]].src, ""))
+	if j, dup := l.b.userIdx[strings.ToLower(id)]; dup {
+		return l.listedTwice(n, path, "user", id, l.b.users[j].src)
 	}
-	rec := userRec{id: id, src: srcRef{prefix: l.prefix("$.users"), elem: int32(i), line: int32(n.Line)}}
+	rec := userRec{objectRec: objectRec{id: id, src: srcRef{prefix: l.prefix("$.users"), elem: int32(i), line: int32(n.Line)}}}
 	nm := &l.b.names
 	for j, k := range n.Keys {
 		v := &n.Vals[j]
@@ -222,34 +258,14 @@ func (l *nativeLoader) user(i int, n *yamltree.Node) error {
 				return err
 			}
 			rec.kvs = append(rec.kvs, kv{name: nm.intern(k), vals: vals})
-		case nativeSoftDelete:
-			b, err := l.boolean(v, p)
-			if err != nil {
-				return err
-			}
-			rec.soft = rec.soft || b == True
-		case graphDeletedDateTime:
-			t, err := l.timeOf(v, p)
-			if err != nil {
-				return err
-			}
-			if !t.IsZero() {
-				rec.soft, rec.deletedAt = true, t
-			}
 		case onPremExtensionAttrs:
 			if err := l.extensionAttributes(v, p, &rec.kvs); err != nil {
 				return err
 			}
-		case nativeAttributes:
-			if err := l.attributes(v, p, &rec.kvs); err != nil {
-				return err
-			}
 		default:
-			s, ok, err := l.str(v, p)
-			if err != nil {
+			if err := l.objectKey(k, v, p, &rec.objectRec); err != nil {
 				return err
 			}
-			rec.kvs = append(rec.kvs, kv{name: nm.intern(k), one: s, single: true, null: !ok})
 		}
 	}
 	l.b.addUser(&rec, true)
@@ -355,40 +371,19 @@ func scalarText(n *yamltree.Node) (string, bool) {
 
 func (l *nativeLoader) group(i int, n *yamltree.Node) error {
 	path := elemPath("$.groups", i)
-	if n.Kind != yamltree.Map {
-		return l.want(n, path, "a mapping")
-	}
-	if err := l.checkKeys(n, path, nativeGroupKeys, "group"); err != nil {
-		return err
-	}
-	id, err := l.objectID(n, path, "group")
+	id, err := l.objectID(n, path, "group", nativeGroupKeys)
 	if err != nil {
 		return err
 	}
 	if j, dup := l.b.groupIdx[strings.ToLower(id)]; dup {
-		return l.errAt(n, path, "an objectId names one group; remove or fix the second one", "group %s is listed twice (first at %s)", id, l.b.srcs.resolve(l.b.groups[j].src, ""))
+		return l.listedTwice(n, path, "group", id, l.b.groups[j].src)
 	}
-	rec := groupRec{id: id, src: srcRef{prefix: l.prefix("$.groups"), elem: int32(i), line: int32(n.Line)}, membersMode: membersList}
-	nm := &l.b.names
+	rec := groupRec{objectRec: objectRec{id: id, src: srcRef{prefix: l.prefix("$.groups"), elem: int32(i), line: int32(n.Line)}}, membersMode: membersList}
 	fromExpand := false
 	for j, k := range n.Keys {
 		v := &n.Vals[j]
 		p := path + "." + k
 		switch k {
-		case nativeSoftDelete:
-			b, err := l.boolean(v, p)
-			if err != nil {
-				return err
-			}
-			rec.soft = rec.soft || b == True
-		case graphDeletedDateTime:
-			t, err := l.timeOf(v, p)
-			if err != nil {
-				return err
-			}
-			if !t.IsZero() {
-				rec.soft, rec.deletedAt = true, t
-			}
 		case nativeFromExpand:
 			b, err := l.boolean(v, p)
 			if err != nil {
@@ -399,16 +394,10 @@ func (l *nativeLoader) group(i int, n *yamltree.Node) error {
 			if err := l.members(v, p, &rec); err != nil {
 				return err
 			}
-		case nativeAttributes:
-			if err := l.attributes(v, p, &rec.kvs); err != nil {
-				return err
-			}
 		default:
-			s, ok, err := l.str(v, p)
-			if err != nil {
+			if err := l.objectKey(k, v, p, &rec.objectRec); err != nil {
 				return err
 			}
-			rec.kvs = append(rec.kvs, kv{name: nm.intern(k), one: s, single: true, null: !ok})
 		}
 	}
 	if fromExpand {
