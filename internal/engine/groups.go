@@ -186,14 +186,8 @@ func (e *Engine) ReplaceGroup(ctx context.Context, id string, body []byte, ifMat
 	var out store.Group
 	var members []store.Member
 	err = e.store.Update(ctx, func(tx store.Tx) error {
-		cur, err := tx.Group(id)
-		if errors.Is(err, store.ErrNotFound) {
-			return scim.NotFound("group", id)
-		}
+		cur, err := groupToChange(tx, id, ifMatch)
 		if err != nil {
-			return err
-		}
-		if err := checkIfMatch(ifMatch, cur.Version); err != nil {
 			return err
 		}
 		g, err := groupFromResource(doc, cur)
@@ -377,14 +371,8 @@ func (e *Engine) PatchGroup(ctx context.Context, id string, body []byte, ifMatch
 	}
 	var out store.Group
 	err = e.store.Update(ctx, func(tx store.Tx) error {
-		cur, err := tx.Group(id)
-		if errors.Is(err, store.ErrNotFound) {
-			return scim.NotFound("group", id)
-		}
+		cur, err := groupToChange(tx, id, ifMatch)
 		if err != nil {
-			return err
-		}
-		if err := checkIfMatch(ifMatch, cur.Version); err != nil {
 			return err
 		}
 		g := cur
@@ -454,17 +442,27 @@ func applyMemberOp(tx store.Tx, groupID string, m memberOp) error {
 	return err
 }
 
+// groupToChange reads the group a PUT, PATCH or DELETE changes, inside its
+// write transaction: 404 when there is none, 412 when If-Match names
+// another version.
+func groupToChange(tx store.Tx, id, ifMatch string) (store.Group, error) {
+	cur, err := tx.Group(id)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Group{}, scim.NotFound("group", id)
+	}
+	if err != nil {
+		return store.Group{}, err
+	}
+	if err := checkIfMatch(ifMatch, cur.Version); err != nil {
+		return store.Group{}, err
+	}
+	return cur, nil
+}
+
 // DeleteGroup handles DELETE /Groups/{id}; memberships go with it.
 func (e *Engine) DeleteGroup(ctx context.Context, id, ifMatch string) error {
 	err := e.store.Update(ctx, func(tx store.Tx) error {
-		cur, err := tx.Group(id)
-		if errors.Is(err, store.ErrNotFound) {
-			return scim.NotFound("group", id)
-		}
-		if err != nil {
-			return err
-		}
-		if err := checkIfMatch(ifMatch, cur.Version); err != nil {
+		if _, err := groupToChange(tx, id, ifMatch); err != nil {
 			return err
 		}
 		return tx.DeleteGroup(id)

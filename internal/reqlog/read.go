@@ -346,16 +346,12 @@ func readStream(data []byte, start int, pos func(int) Position, f *Format, emit 
 				fail(off, err)
 				return
 			}
-			for i := 0; dec.More(); i++ {
-				eoff := skipSpaceAndComma(data, start+int(dec.InputOffset()))
-				var raw json.RawMessage
-				if err := dec.Decode(&raw); err != nil {
-					fail(eoff, err)
-					return
-				}
-				p := pos(eoff)
+			if !decodeElements(dec, data, start, fail, func(i, off int, raw json.RawMessage) {
+				p := pos(off)
 				p.Path = fmt.Sprintf("[%d]", i)
 				record(raw, p, f, emit, problem)
+			}) {
+				return
 			}
 			if _, err := dec.Token(); err != nil {
 				fail(start+int(dec.InputOffset()), err)
@@ -373,6 +369,23 @@ func readStream(data []byte, start int, pos func(int) Position, f *Format, emit 
 			return
 		}
 	}
+}
+
+// decodeElements decodes the elements of the array dec has just opened,
+// one by one, handing each to do with its index and its offset in data
+// (dec reads data[start:]). A syntax error goes to fail and ends the
+// reading: false.
+func decodeElements(dec *json.Decoder, data []byte, start int, fail func(int, error), do func(i, off int, raw json.RawMessage)) bool {
+	for i := 0; dec.More(); i++ {
+		off := skipSpaceAndComma(data, start+int(dec.InputOffset()))
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			fail(off, err)
+			return false
+		}
+		do(i, off, raw)
+	}
+	return true
 }
 
 func skipSpaceAndComma(data []byte, off int) int {
@@ -481,21 +494,17 @@ func readHAR(data []byte, start int, pos func(int) Position, f *Format, emit fun
 				if !expect('[') {
 					return
 				}
-				for i := 0; dec.More(); i++ {
-					eoff := skipSpaceAndComma(data, start+int(dec.InputOffset()))
-					var raw json.RawMessage
-					if err := dec.Decode(&raw); err != nil {
-						fail(eoff, err)
-						return
-					}
-					p := pos(eoff)
+				if !decodeElements(dec, data, start, fail, func(i, off int, raw json.RawMessage) {
+					p := pos(off)
 					p.Path = fmt.Sprintf("log.entries[%d]", i)
 					x, err := harExchange(raw, p)
 					if err != nil {
 						problem(Problem{Position: p, Err: err})
-						continue
+						return
 					}
 					emit(x)
+				}) {
+					return
 				}
 				if !expect(']') {
 					return

@@ -95,59 +95,70 @@ Exit codes: 0, or 2 when the tenant or mapping cannot be read or
 
 // counts are what tenant show sums up.
 type counts struct {
-	Users       userCounts       `json:"users"`
-	Groups      groupCounts      `json:"groups"`
-	Memberships membershipCounts `json:"memberships"`
-	Assignments assignmentCounts `json:"assignments"`
-	Findings    int              `json:"findings"`
+	Users       userCounts  `json:"users"`
+	Groups      groupCounts `json:"groups"`
+	Memberships kindCounts  `json:"memberships"`
+	Assignments kindCounts  `json:"assignments"`
+	Findings    int         `json:"findings"`
+}
+
+// objectCounts are what users and groups are both counted by.
+type objectCounts struct {
+	Total       int `json:"total"`
+	Assigned    int `json:"assigned"`
+	InScope     int `json:"inScope"`
+	SoftDeleted int `json:"softDeleted"`
+}
+
+func (c *objectCounts) add(s mapping.Scope, softDeleted bool) {
+	c.Total++
+	if s.Assigned {
+		c.Assigned++
+	}
+	if s.InScope {
+		c.InScope++
+	}
+	if softDeleted {
+		c.SoftDeleted++
+	}
 }
 
 type userCounts struct {
-	Total                 int `json:"total"`
-	Assigned              int `json:"assigned"`
-	InScope               int `json:"inScope"`
-	SoftDeleted           int `json:"softDeleted"`
+	objectCounts
 	Disabled              int `json:"disabled"`
 	AccountEnabledUnknown int `json:"accountEnabledUnknown"`
 }
 
 type groupCounts struct {
-	Total             int `json:"total"`
-	Assigned          int `json:"assigned"`
-	InScope           int `json:"inScope"`
-	SoftDeleted       int `json:"softDeleted"`
+	objectCounts
 	PossiblyTruncated int `json:"possiblyTruncated"`
 }
 
-type membershipCounts struct {
+// kindCounts count memberships or assignments by what they point at.
+type kindCounts struct {
 	Total  int `json:"total"`
 	Users  int `json:"users"`
 	Groups int `json:"groups"`
 	Other  int `json:"other"`
 }
 
-type assignmentCounts struct {
-	Total  int `json:"total"`
-	Users  int `json:"users"`
-	Groups int `json:"groups"`
-	Other  int `json:"other"`
+func (c *kindCounts) add(user, group bool) {
+	c.Total++
+	switch {
+	case user:
+		c.Users++
+	case group:
+		c.Groups++
+	default:
+		c.Other++
+	}
 }
 
 func countOf(mp *mapping.Mapper) counts {
 	t := mp.Tenant()
 	var c counts
 	for u := range t.Users() {
-		c.Users.Total++
-		s := mp.UserScope(u)
-		if s.Assigned {
-			c.Users.Assigned++
-		}
-		if s.InScope {
-			c.Users.InScope++
-		}
-		if u.SoftDeleted() {
-			c.Users.SoftDeleted++
-		}
+		c.Users.add(mp.UserScope(u), u.SoftDeleted())
 		switch u.AccountEnabled() {
 		case entratenant.False:
 			c.Users.Disabled++
@@ -156,42 +167,16 @@ func countOf(mp *mapping.Mapper) counts {
 		}
 	}
 	for g := range t.Groups() {
-		c.Groups.Total++
-		s := mp.GroupScope(g)
-		if s.Assigned {
-			c.Groups.Assigned++
-		}
-		if s.InScope {
-			c.Groups.InScope++
-		}
-		if g.SoftDeleted() {
-			c.Groups.SoftDeleted++
-		}
+		c.Groups.add(mp.GroupScope(g), g.SoftDeleted())
 		if g.PossiblyTruncated() {
 			c.Groups.PossiblyTruncated++
 		}
 		for _, m := range g.Members() {
-			c.Memberships.Total++
-			switch m.Kind {
-			case entratenant.MemberUser:
-				c.Memberships.Users++
-			case entratenant.MemberGroup:
-				c.Memberships.Groups++
-			default:
-				c.Memberships.Other++
-			}
+			c.Memberships.add(m.Kind == entratenant.MemberUser, m.Kind == entratenant.MemberGroup)
 		}
 	}
 	for a := range t.Assignments() {
-		c.Assignments.Total++
-		switch a.PrincipalType {
-		case entratenant.PrincipalUser:
-			c.Assignments.Users++
-		case entratenant.PrincipalGroup:
-			c.Assignments.Groups++
-		default:
-			c.Assignments.Other++
-		}
+		c.Assignments.add(a.PrincipalType == entratenant.PrincipalUser, a.PrincipalType == entratenant.PrincipalGroup)
 	}
 	c.Findings = len(t.Findings())
 	return c

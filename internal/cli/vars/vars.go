@@ -221,15 +221,23 @@ nothing and records nothing.`,
 }
 
 func setRun(ctx context.Context, opts *Options) error {
+	return change(ctx, opts, func(ctx context.Context, name string) (client.Var, error) {
+		return opts.API.SetVar(ctx, name, opts.Value)
+	})
+}
+
+// change reads the variable, changes it with do and reports what changed
+// (or that nothing did: setting the value it has).
+func change(ctx context.Context, opts *Options, do func(ctx context.Context, name string) (client.Var, error)) error {
 	before, err := opts.API.Var(ctx, opts.Name)
 	if err != nil {
 		return err
 	}
-	v, err := opts.API.SetVar(ctx, opts.Name, opts.Value)
+	after, err := do(ctx, opts.Name)
 	if err != nil {
 		return err
 	}
-	return reportChange(opts, before, v)
+	return reportChange(opts, before, after)
 }
 
 func reportChange(opts *Options, before, after client.Var) error {
@@ -263,15 +271,7 @@ func newUnset(f *cmdutil.Factory) *cobra.Command {
 }
 
 func unsetRun(ctx context.Context, opts *Options) error {
-	before, err := opts.API.Var(ctx, opts.Name)
-	if err != nil {
-		return err
-	}
-	v, err := opts.API.UnsetVar(ctx, opts.Name)
-	if err != nil {
-		return err
-	}
-	return reportChange(opts, before, v)
+	return change(ctx, opts, opts.API.UnsetVar)
 }
 
 func newHistory(f *cmdutil.Factory) *cobra.Command {
