@@ -31,6 +31,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/miscim/miscim/internal/loadrun"
 	"github.com/miscim/miscim/internal/store"
 	"github.com/miscim/miscim/internal/store/sqlite"
 )
@@ -67,11 +68,13 @@ func run(miscim string, users, pageSize, walks int) (int, error) {
 	if err := os.WriteFile(tokenFile, []byte(token), 0o600); err != nil {
 		return 0, err
 	}
-	base, serve, err := startServe(dir, miscim, db, tokenFile)
+	serve, err := loadrun.Start(dir, "serve", benchEnv(dir), miscim, "serve", "--addr", "127.0.0.1:0", "--quiet", "--db", db,
+		"--admin-token-file", tokenFile, "--log-dir", filepath.Join(dir, "log"))
 	if err != nil {
 		return 0, err
 	}
-	defer serve.stop()
+	defer serve.Stop()
+	base := serve.URL
 	fmt.Printf("miscim serve on %s (synchronous=FULL)\n\n", base)
 
 	ok := true
@@ -145,7 +148,7 @@ func run(miscim string, users, pageSize, walks int) (int, error) {
 	} {
 		var walls, cpus, serveCPUs []time.Duration
 		for range 3 {
-			before := serve.cpu()
+			before := serve.CPU()
 			r, err := usersList(miscim, dir, tt.url, tokenFile)
 			if err != nil {
 				return 0, err
@@ -153,7 +156,7 @@ func run(miscim string, users, pageSize, walks int) (int, error) {
 			if r.lines != users {
 				return 0, fmt.Errorf("users list %s printed %d users, want %d", tt.name, r.lines, users)
 			}
-			walls, cpus, serveCPUs = append(walls, r.wall), append(cpus, r.cpu), append(serveCPUs, serve.cpu()-before)
+			walls, cpus, serveCPUs = append(walls, r.wall), append(cpus, r.cpu), append(serveCPUs, serve.CPU()-before)
 		}
 		m := median(walls)
 		fmt.Printf("  %-62s %8s %11s %11s\n", tt.name, round(m), round(median(cpus)), cpuText(median(serveCPUs)))
@@ -203,62 +206,11 @@ func seed(db string, n int) error {
 	return nil
 }
 
-// served is the serve process.
-type served struct {
-	cmd *exec.Cmd
-}
-
-func (s *served) stop() { _ = s.cmd.Process.Signal(os.Interrupt); _ = s.cmd.Wait() }
-
-// cpu is the user+system time serve has used so far, from /proc (Linux);
-// -1 where /proc cannot tell.
-func (s *served) cpu() time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
-	if err != nil {
-		return -1
-	}
-	// Fields after the command name, which is in parentheses: utime and
-	// stime are the 12th and 13th, in clock ticks (100 per second on
-	// Linux).
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-	if len(f) < 13 {
-		return -1
-	}
-	var utime, stime int64
-	if _, err := fmt.Sscan(f[11], &utime); err != nil {
-		return -1
-	}
-	if _, err := fmt.Sscan(f[12], &stime); err != nil {
-		return -1
-	}
-	return time.Duration(utime+stime) * 10 * time.Millisecond
-}
-
 func cpuText(d time.Duration) string {
 	if d < 0 {
 		return "n/a"
 	}
 	return round(d)
-}
-
-func startServe(dir, miscim, db, tokenFile string) (string, *served, error) {
-	ready := filepath.Join(dir, "ready")
-	cmd := exec.Command(miscim, "serve", "--addr", "127.0.0.1:0", "--quiet", "--db", db, "--admin-token-file", tokenFile,
-		"--log-dir", filepath.Join(dir, "log"), "--ready-file", ready)
-	cmd.Env = benchEnv(dir)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		return "", nil, fmt.Errorf("start serve: %w", err)
-	}
-	s := &served{cmd: cmd}
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if b, err := os.ReadFile(ready); err == nil && len(bytes.TrimSpace(b)) > 0 {
-			return strings.TrimSpace(string(b)), s, nil
-		}
-	}
-	s.stop()
-	return "", nil, fmt.Errorf("serve did not become ready: %s", stderr.String())
 }
 
 // benchEnv keeps the user's own miscim configuration out of the runs.

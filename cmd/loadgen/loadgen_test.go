@@ -74,24 +74,6 @@ func TestJournalGroupCommit(t *testing.T) {
 	}
 }
 
-func TestPercentile(t *testing.T) {
-	lat := []time.Duration{}
-	for i := 100; i >= 1; i-- {
-		lat = append(lat, time.Duration(i)*time.Millisecond)
-	}
-	for _, tc := range []struct {
-		p    int
-		want time.Duration
-	}{{50, 50 * time.Millisecond}, {99, 99 * time.Millisecond}, {100, 100 * time.Millisecond}, {1, time.Millisecond}} {
-		if got := percentile(lat, tc.p); got != tc.want {
-			t.Errorf("p%d = %s, want %s", tc.p, got, tc.want)
-		}
-	}
-	if got := percentile(nil, 50); got != 0 {
-		t.Errorf("p50 of nothing = %s", got)
-	}
-}
-
 func res(rps float64, p99 time.Duration) result {
 	return result{requests: int64(rps), elapsed: time.Second, p99: p99}
 }

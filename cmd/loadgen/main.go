@@ -21,17 +21,17 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/miscim/miscim/internal/loadrun"
 )
 
 // config is what one load run measures.
@@ -121,16 +121,17 @@ func run(cfg config, out io.Writer) (int, error) {
 		return 0, err
 	}
 
-	memURL, memPID, stopMem, err := start(dir, "trivial", self, "-serve-trivial")
+	env := append(os.Environ(), "NO_COLOR=1", "XDG_STATE_HOME="+dir)
+	memProc, err := loadrun.Start(dir, "trivial", env, self, "-serve-trivial")
 	if err != nil {
 		return 0, err
 	}
-	defer stopMem()
-	durURL, durPID, stopDur, err := start(dir, "durable", self, "-serve-trivial", "-journal", filepath.Join(dir, "trivial.journal"))
+	defer memProc.Stop()
+	durProc, err := loadrun.Start(dir, "durable", env, self, "-serve-trivial", "-journal", filepath.Join(dir, "trivial.journal"))
 	if err != nil {
 		return 0, err
 	}
-	defer stopDur()
+	defer durProc.Stop()
 	logDir := filepath.Join(dir, "log")
 	serveArgs := []string{"serve", "--addr", "127.0.0.1:0", "--quiet", "--admin-token-file", tokenFile,
 		"--sync", cfg.sync, "--db", filepath.Join(dir, "miscim.db"), "--log-dir", logDir}
@@ -141,11 +142,11 @@ func run(cfg config, out io.Writer) (int, error) {
 		}
 		serveArgs = append(serveArgs, "--pprof-addr", pprofAddr)
 	}
-	serveURL, servePID, stopServe, err := start(dir, "serve", cfg.miscim, serveArgs...)
+	serveProc, err := loadrun.Start(dir, "serve", env, cfg.miscim, serveArgs...)
 	if err != nil {
 		return 0, err
 	}
-	defer stopServe()
+	defer serveProc.Stop()
 
 	fmt.Fprintf(out, "load run: %d clients, %s per run, %d rounds, loopback; serve with SQLite synchronous=%s\n",
 		cfg.clients, cfg.duration, cfg.rounds, strings.ToUpper(cfg.sync))
@@ -156,15 +157,17 @@ func run(cfg config, out io.Writer) (int, error) {
 		return 0, fmt.Errorf("measure fdatasync: %w", err)
 	}
 
-	mem, dur, srv := newDriver(memURL, memPID, cfg.clients), newDriver(durURL, durPID, cfg.clients), newDriver(serveURL, servePID, cfg.clients)
-	defer mem.close()
-	defer dur.close()
-	defer srv.close()
-	memUsers, err := seed(mem, cfg.users, cfg.clients)
+	mem := newServer(memProc.URL, memProc.PID(), cfg.clients)
+	dur := newServer(durProc.URL, durProc.PID(), cfg.clients)
+	srv := newServer(serveProc.URL, serveProc.PID(), cfg.clients)
+	defer mem.Close()
+	defer dur.Close()
+	defer srv.Close()
+	memUsers, err := loadrun.Seed(mem.Driver, cfg.users, cfg.clients)
 	if err != nil {
 		return 0, fmt.Errorf("in-memory handler: %w", err)
 	}
-	srvUsers, err := seed(srv, cfg.users, cfg.clients)
+	srvUsers, err := loadrun.Seed(srv.Driver, cfg.users, cfg.clients)
 	if err != nil {
 		return 0, fmt.Errorf("serve: %w", err)
 	}
@@ -180,7 +183,7 @@ func run(cfg config, out io.Writer) (int, error) {
 		fmt.Fprintf(out, "\nround %d\n", n)
 		printRound(out, r, cfg.verbose)
 	}
-	if recs, syncs, err := journalStats(durURL); err == nil && syncs > 0 {
+	if recs, syncs, err := journalStats(durProc.URL); err == nil && syncs > 0 {
 		fmt.Fprintf(out, "\ndurable baseline: %d writes in %d fdatasyncs (%.1f per sync)\n", recs, syncs, float64(recs)/float64(syncs))
 	}
 	v := judge(rounds)
@@ -193,19 +196,19 @@ func run(cfg config, out io.Writer) (int, error) {
 	return 0, nil
 }
 
-func measureRound(cfg config, n int, logDir string, mem, dur, srv *driver, memUsers, srvUsers []seeded, pprofAddr string) (round, error) {
+func measureRound(cfg config, n int, logDir string, mem, dur, srv server, memUsers, srvUsers []loadrun.Seeded, pprofAddr string) (round, error) {
 	r := round{runs: map[string]result{}}
-	mixed := func(d *driver, name string) func() result {
+	mixed := func(s server, name string) func() result {
 		return func() result {
-			return measure(d, cfg.duration, cfg.clients, func(ctx context.Context, c int, lat *latencies) {
-				mixedClient(ctx, d, lat, fmt.Sprintf("load-%d-%s-%d", n, shortName(name), c))
+			return measure(s, cfg.duration, cfg.clients, func(ctx context.Context, c int, lat *loadrun.Latencies) {
+				loadrun.MixedClient(ctx, s.Driver, lat, fmt.Sprintf("load-%d-%s-%d", n, shortName(name), c))
 			})
 		}
 	}
-	reads := func(d *driver, users []seeded) func() result {
+	reads := func(s server, users []loadrun.Seeded) func() result {
 		return func() result {
-			return measure(d, cfg.duration, cfg.clients, func(ctx context.Context, c int, lat *latencies) {
-				readClient(ctx, d, lat, users, newRand(n, c))
+			return measure(s, cfg.duration, cfg.clients, func(ctx context.Context, c int, lat *loadrun.Latencies) {
+				loadrun.ReadClient(ctx, s.Driver, lat, users, newRand(n, c))
 			})
 		}
 	}
@@ -227,7 +230,7 @@ func measureRound(cfg config, n int, logDir string, mem, dur, srv *driver, memUs
 
 	// The log run: switch the logger on (the engine re-reads the switch
 	// within 500ms), measure, switch it off, and count what it wrote.
-	if err := setLogger(srv.base, "Y"); err != nil {
+	if err := setLogger(srv.Base, "Y"); err != nil {
 		return r, err
 	}
 	time.Sleep(time.Second)
@@ -245,7 +248,7 @@ func measureRound(cfg config, n int, logDir string, mem, dur, srv *driver, memUs
 	} else {
 		r.runs[mixedServeLog] = mixed(srv, mixedServeLog)()
 	}
-	if err := setLogger(srv.base, "N"); err != nil {
+	if err := setLogger(srv.Base, "N"); err != nil {
 		return r, err
 	}
 	time.Sleep(time.Second)
@@ -295,32 +298,6 @@ func shortName(run string) string {
 		return "log"
 	}
 	return "x"
-}
-
-// start runs a server process and waits for its ready file. It returns the
-// URL the server wrote there, its process id and how to stop it.
-func start(dir, name, bin string, args ...string) (string, int, func(), error) {
-	ready := filepath.Join(dir, name+".ready")
-	cmd := exec.Command(bin, append(args, "--ready-file", ready)...)
-	cmd.Env = append(os.Environ(), "NO_COLOR=1", "XDG_STATE_HOME="+dir)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		return "", 0, nil, fmt.Errorf("start %s: %w", name, err)
-	}
-	stop := func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() }
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if b, err := os.ReadFile(ready); err == nil && len(bytes.TrimSpace(b)) > 0 {
-			return strings.TrimSpace(string(b)), cmd.Process.Pid, stop, nil
-		}
-		if cmd.ProcessState != nil {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	stop()
-	return "", 0, nil, fmt.Errorf("%s did not become ready: %s", name, stderr.String())
 }
 
 func setLogger(base, value string) error {

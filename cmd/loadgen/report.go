@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/miscim/miscim/internal/loadrun"
 	"github.com/miscim/miscim/internal/reqlog"
 )
 
@@ -252,7 +253,7 @@ func probeFsync(dir string, n int) (fsyncProbe, error) {
 		}
 		lat = append(lat, time.Since(t0))
 	}
-	return fsyncProbe{n: n, p50: percentile(lat, 50), p90: percentile(lat, 90)}, nil
+	return fsyncProbe{n: n, p50: loadrun.Percentile(lat, 50), p90: loadrun.Percentile(lat, 90)}, nil
 }
 
 func newRand(round, client int) *rand.Rand {

@@ -14,23 +14,21 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/miscim/miscim/internal/loadrun"
 )
 
 const token = "replicaload-admin-token"
@@ -47,12 +45,13 @@ func main() {
 	}
 }
 
+// result is one deployment's runs over all rounds.
 type result struct {
-	name     string
-	requests int
-	errors   int64
-	elapsed  time.Duration
-	p50, p99 time.Duration
+	name      string
+	requests  int64
+	errors    int64
+	elapsed   time.Duration
+	latencies []time.Duration
 }
 
 func run(miscim, haproxy string, d time.Duration, clients int) error {
@@ -82,13 +81,15 @@ func run(miscim, haproxy string, d time.Duration, clients int) error {
 			stops[i]()
 		}
 	}()
+	env := append(os.Environ(), "NO_COLOR=1")
 	serve := func(name, db string) (string, error) {
-		base, stop, err := start(dir, name, miscim, "serve", "--addr", "127.0.0.1:0", "--quiet", "--replica", name,
+		p, err := loadrun.Start(dir, name, env, miscim, "serve", "--addr", "127.0.0.1:0", "--quiet", "--replica", name,
 			"--admin-token-file", tokenFile, "--db", db, "--log-dir", filepath.Join(dir, "log-"+name))
-		if err == nil {
-			stops = append(stops, stop)
+		if err != nil {
+			return "", err
 		}
-		return base, err
+		stops = append(stops, p.Stop)
+		return p.URL, nil
 	}
 
 	sqliteURL, err := serve("sqlite", filepath.Join(dir, "miscim.db"))
@@ -138,36 +139,25 @@ func run(miscim, haproxy string, d time.Duration, clients int) error {
 	const rounds = 2
 	for round := range rounds {
 		for i, tg := range targets {
-			r := measure(tg.name, tg.url, d/rounds, clients, fmt.Sprint(round))
-			results[i] = merge(results[i], r)
+			r := measure(tg.url, d/rounds, clients, fmt.Sprint(round))
+			results[i].name = tg.name
+			results[i].requests += r.Requests
+			results[i].errors += r.Errors
+			results[i].elapsed += r.Elapsed
+			results[i].latencies = append(results[i].latencies, r.Latencies...)
 		}
 	}
 	fmt.Printf("%-34s %10s %8s %9s %9s\n", "deployment", "req/s", "errors", "p50", "p99")
 	failed := false
 	for _, r := range results {
-		fmt.Printf("%-34s %10.0f %8d %9s %9s\n", r.name, float64(r.requests)/r.elapsed.Seconds(), r.errors, r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond))
+		p50, p99 := loadrun.Percentile(r.latencies, 50), loadrun.Percentile(r.latencies, 99)
+		fmt.Printf("%-34s %10.0f %8d %9s %9s\n", r.name, float64(r.requests)/r.elapsed.Seconds(), r.errors, p50.Round(time.Microsecond), p99.Round(time.Microsecond))
 		failed = failed || r.errors > 0
 	}
 	if failed {
 		return fmt.Errorf("requests failed")
 	}
 	return nil
-}
-
-// samples of each deployment, kept to compute percentiles over all rounds.
-var samples = map[string][]time.Duration{}
-
-func merge(acc, r result) result {
-	acc.name = r.name
-	acc.requests += r.requests
-	acc.errors += r.errors
-	acc.elapsed += r.elapsed
-	lat := samples[r.name]
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	if len(lat) > 0 {
-		acc.p50, acc.p99 = lat[len(lat)/2], lat[len(lat)*99/100]
-	}
-	return acc
 }
 
 // schemaURL creates a fresh schema in the database and returns a URL whose
@@ -190,26 +180,6 @@ func schemaURL(base, schema string) (string, error) {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String(), nil
-}
-
-// start runs a server process and waits for its ready file.
-func start(dir, name, bin string, args ...string) (string, func(), error) {
-	ready := filepath.Join(dir, name+".ready")
-	cmd := exec.Command(bin, append(args, "--ready-file", ready)...)
-	cmd.Env = append(os.Environ(), "NO_COLOR=1")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		return "", nil, fmt.Errorf("start %s: %w", name, err)
-	}
-	stop := func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() }
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if b, err := os.ReadFile(ready); err == nil && len(bytes.TrimSpace(b)) > 0 {
-			return strings.TrimSpace(string(b)), stop, nil
-		}
-	}
-	stop()
-	return "", nil, fmt.Errorf("%s did not become ready: %s", name, stderr.String())
 }
 
 func startHAProxy(bin string, replicas ...string) (string, func(), error) {
@@ -245,69 +215,13 @@ func startHAProxy(bin string, replicas ...string) (string, func(), error) {
 var runSeq atomic.Int64
 
 // measure drives clients through the Entra user life cycle for d, as
-// cmd/loadgen does: match query, create, read back, update, disable,
-// delete.
-func measure(name, base string, d time.Duration, clients int, round string) result {
-	tr := &http.Transport{MaxIdleConnsPerHost: clients * 2}
-	hc := &http.Client{Transport: tr, Timeout: 60 * time.Second}
-	defer tr.CloseIdleConnections()
+// cmd/loadgen does (loadrun.MixedClient): match query, create, read back,
+// update, disable, delete.
+func measure(base string, d time.Duration, clients int, round string) loadrun.Run {
+	dr := loadrun.NewDriver(base, token, clients)
+	defer dr.Close()
 	run := runSeq.Add(1)
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	var mu sync.Mutex
-	var lat []time.Duration
-	var errs atomic.Int64
-	var wg sync.WaitGroup
-	start := time.Now()
-	for c := 0; c < clients; c++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			local := make([]time.Duration, 0, 4096)
-			do := func(method, path, body string, want int) []byte {
-				var rd io.Reader
-				if body != "" {
-					rd = strings.NewReader(body)
-				}
-				req, _ := http.NewRequest(method, base+path, rd)
-				req.Header.Set("Authorization", "Bearer "+token)
-				req.Header.Set("Content-Type", "application/scim+json")
-				t0 := time.Now()
-				resp, err := hc.Do(req)
-				if err != nil {
-					errs.Add(1)
-					return nil
-				}
-				b, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				local = append(local, time.Since(t0))
-				if resp.StatusCode != want {
-					errs.Add(1)
-				}
-				return b
-			}
-			for i := 0; ctx.Err() == nil; i++ {
-				user := fmt.Sprintf("load-%s-%d-%d-%d@example.com", round, run, c, i)
-				filter := "/Users?filter=userName+eq+%22" + user + "%22"
-				do("GET", filter, "", 200)
-				b := do("POST", "/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"externalId":"`+user+`","userName":"`+user+`","active":true,"emails":[{"primary":true,"type":"work","value":"`+user+`"}],"name":{"givenName":"Load","familyName":"Test"}}`, 201)
-				var created struct {
-					ID string `json:"id"`
-				}
-				if json.Unmarshal(b, &created) != nil || created.ID == "" {
-					continue
-				}
-				do("GET", filter, "", 200)
-				do("PATCH", "/Users/"+created.ID, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Replace","path":"name.familyName","value":"Updated"}]}`, 200)
-				do("PATCH", "/Users/"+created.ID, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Replace","path":"active","value":"False"}]}`, 200)
-				do("DELETE", "/Users/"+created.ID, "", 204)
-			}
-			mu.Lock()
-			lat = append(lat, local...)
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	samples[name] = append(samples[name], lat...)
-	return result{name: name, requests: len(lat), errors: errs.Load(), elapsed: time.Since(start)}
+	return loadrun.Measure(dr, d, clients, func(ctx context.Context, c int, lat *loadrun.Latencies) {
+		loadrun.MixedClient(ctx, dr, lat, fmt.Sprintf("load-%s-%d-%d", round, run, c))
+	})
 }
