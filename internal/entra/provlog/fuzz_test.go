@@ -93,7 +93,13 @@ func FuzzRecordJSON(f *testing.F) {
 		}
 		back, err := DecodeRecord(got)
 		if err != nil {
-			t.Fatal(err)
+			// Text that is not UTF-8 is written as U+FFFD, as encoding/json
+			// writes it, so two such detail names can come out as one name
+			// twice, which the decoder refuses. Only valid text must read back.
+			if utf8Valid(text) {
+				t.Fatal(err)
+			}
+			return
 		}
 		if again := appendRecord(nil, &back); !bytes.Equal(again, got) && utf8Valid(text) {
 			t.Fatalf("decode and encode again:\n%s\n%s", again, got)
