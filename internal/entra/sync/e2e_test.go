@@ -12,16 +12,15 @@ const mappingUsers = mapping.Users
 // The bodies Entra sends for the base tenant (legacy dialect, Metric
 // Insights' mapping: active from the "1"/"0" Switch, sent verbatim).
 const (
-	postAnn  = `POST /Users {"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],"externalId":"` + idAnn + `","userName":"ann@contoso.com","active":"1","name":{"givenName":"Ann","familyName":"Lee"},"emails":[{"primary":true,"type":"work","value":"ann@contoso.com"}],"meta":{"resourceType":"User"}}`
-	postBob  = `POST /Users {"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],"externalId":"` + idBob + `","userName":"bob@contoso.com","active":"1","name":{"givenName":"Bob","familyName":"Ray"},"emails":[{"primary":true,"type":"work","value":"bob@contoso.com"}],"meta":{"resourceType":"User"}}`
-	postCarl = `POST /Users {"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],"externalId":"` + idCarl + `","userName":"carl@contoso.com","active":"1","name":{"givenName":"Carl","familyName":"Orr"},"emails":[{"primary":true,"type":"work","value":"carl@contoso.com"}],"meta":{"resourceType":"User"}}`
+	postAnn   = `POST /Users {"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],"externalId":"` + idAnn + `","userName":"ann@contoso.com","active":"1","name":{"givenName":"Ann","familyName":"Lee"},"emails":[{"primary":true,"type":"work","value":"ann@contoso.com"}],"meta":{"resourceType":"User"}}`
+	postBob   = `POST /Users {"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],"externalId":"` + idBob + `","userName":"bob@contoso.com","active":"1","name":{"givenName":"Bob","familyName":"Ray"},"emails":[{"primary":true,"type":"work","value":"bob@contoso.com"}],"meta":{"resourceType":"User"}}`
+	postCarl  = `POST /Users {"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],"externalId":"` + idCarl + `","userName":"carl@contoso.com","active":"1","name":{"givenName":"Carl","familyName":"Orr"},"emails":[{"primary":true,"type":"work","value":"carl@contoso.com"}],"meta":{"resourceType":"User"}}`
 	postSales = `POST /Groups {"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group","http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],"externalId":"` + idSales + `","displayName":"Sales","description":"Sales team","meta":{"resourceType":"Group"}}`
 )
 
 func matchUser(upn string) string {
 	return "GET /Users?filter=userName%20eq%20%22" + queryEscape(upn) + "%22"
 }
-
 
 func matchGroup(name string) string {
 	return "GET /Groups?excludedAttributes=members&filter=displayName%20eq%20%22" + queryEscape(name) + "%22"

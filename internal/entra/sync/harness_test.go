@@ -2,11 +2,11 @@ package sync
 
 import (
 	"context"
-	"regexp"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	gosync "sync"
