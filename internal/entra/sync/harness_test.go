@@ -97,9 +97,12 @@ type harness struct {
 	idMu   gosync.Mutex
 	wrap   func(http.Handler) http.Handler
 	policy Policy
-	opts   func(*Options)
 	tenant string
 	mapp   *mapping.Mapping
+	// ctx is the context of the cycles (default Background).
+	ctx context.Context
+	// timeout is the client's per-request timeout (default 5s).
+	timeout time.Duration
 }
 
 func newHarness(t *testing.T, softDeleteMode string) *harness {
@@ -179,6 +182,13 @@ func (c *cycleRun) lines() []string {
 	return out
 }
 
+func (h *harness) requestTimeout() time.Duration {
+	if h.timeout > 0 {
+		return h.timeout
+	}
+	return 5 * time.Second
+}
+
 // run runs one cycle (or, with ref, provisioning on demand).
 func (h *harness) run(ref string, adjust ...func(*Options)) *cycleRun {
 	h.t.Helper()
@@ -189,7 +199,7 @@ func (h *harness) run(ref string, adjust ...func(*Options)) *cycleRun {
 	if h.wrap != nil {
 		hd = h.wrap(hd)
 	}
-	c, err := client.New(client.Options{BaseURL: target.EmbeddedBaseURL, Transport: client.HandlerTransport(hd), Retries: -1, Timeout: 5 * time.Second})
+	c, err := client.New(client.Options{BaseURL: target.EmbeddedBaseURL, Transport: client.HandlerTransport(hd), Retries: -1, Timeout: h.requestTimeout()})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -200,11 +210,15 @@ func (h *harness) run(ref string, adjust ...func(*Options)) *cycleRun {
 	for _, a := range adjust {
 		a(&opts)
 	}
+	ctx := h.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	var res *Result
 	if ref != "" {
-		res, err = RunOnDemand(context.Background(), opts, ref)
+		res, err = RunOnDemand(ctx, opts, ref)
 	} else {
-		res, err = Run(context.Background(), opts)
+		res, err = Run(ctx, opts)
 	}
 	if err := srv.Close(); err != nil {
 		h.t.Fatal(err)

@@ -101,7 +101,7 @@ const hexDigits = "0123456789abcdef"
 
 // appendString writes s as a JSON string, escaping as encoding/json's
 // Encoder does with SetEscapeHTML(false): quotes, backslashes, control
-// characters, U+2028 and U+2029; invalid UTF-8 becomes U+FFFD.
+// characters, U+2028 and U+2029; an invalid UTF-8 byte becomes \ufffd.
 func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
@@ -132,7 +132,7 @@ func appendString(b []byte, s string) []byte {
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && size == 1 {
 			b = append(b, s[start:i]...)
-			b = append(b, "\ufffd"...)
+			b = append(b, `\ufffd`...)
 			i += size
 			start = i
 			continue

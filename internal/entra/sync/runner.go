@@ -1092,9 +1092,7 @@ func (r *runner) finishMembers(j *memberJob) {
 	r.mu.Lock()
 	r.refFails += len(j.plan.Unresolved)
 	cur := r.members[j.it.key]
-	for _, m := range j.added {
-		cur = append(cur, m)
-	}
+	cur = append(cur, j.added...)
 	if len(j.removed) > 0 {
 		gone := map[string]bool{}
 		for _, m := range j.removed {
@@ -1111,7 +1109,10 @@ func (r *runner) finishMembers(j *memberJob) {
 	r.members[j.it.key] = cur
 	if inStep {
 		if e := r.groups[j.it.key]; e != nil {
-			e.MembersDigest = j.it.mdigest
+			// Entries are shared with the committer: copy, never mutate.
+			cp := *e
+			cp.MembersDigest = j.it.mdigest
+			r.groups[j.it.key] = &cp
 		}
 	}
 	r.mu.Unlock()
