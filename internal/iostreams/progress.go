@@ -1,6 +1,9 @@
 package iostreams
 
 import (
+	"fmt"
+	"io"
+	"sync"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -15,6 +18,8 @@ import (
 // done, which a hand-made "\r" line would have to reimplement.
 type Progress struct {
 	bar *progressbar.ProgressBar
+	w   io.Writer
+	mu  sync.Mutex // orders Println against the bar's redraws
 }
 
 // NewProgress starts a bar counting to total items, with a description
@@ -27,7 +32,7 @@ func (s *IOStreams) NewProgress(total int, description, unit string) *Progress {
 	if w := s.TerminalWidth(); w < 80 {
 		width = max(10, w-50)
 	}
-	return &Progress{bar: progressbar.NewOptions(total,
+	return &Progress{w: s.ErrOut, bar: progressbar.NewOptions(total,
 		progressbar.OptionSetWriter(s.ErrOut),
 		progressbar.OptionSetDescription(description),
 		progressbar.OptionSetWidth(width),
@@ -45,9 +50,28 @@ func (s *IOStreams) NewProgress(total int, description, unit string) *Progress {
 // Add advances the bar by n items.
 func (p *Progress) Add(n int) {
 	if p.bar != nil {
+		p.mu.Lock()
 		_ = p.bar.Add(n)
+		p.mu.Unlock()
 	}
 }
+
+// Println prints a line above the bar (simulate's live line per
+// object): the bar is cleared, the line written, the bar drawn again.
+// Without a bar it does nothing: live lines are for terminals only.
+func (p *Progress) Println(line string) {
+	if p.bar == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_ = p.bar.Clear()
+	fmt.Fprintln(p.w, line)
+	_ = p.bar.RenderBlank()
+}
+
+// Active reports whether a bar is drawn.
+func (p *Progress) Active() bool { return p.bar != nil }
 
 // Done removes the bar, so that what follows starts on a clean line.
 func (p *Progress) Done() {

@@ -14,6 +14,7 @@ import (
 	"github.com/miscim/miscim/internal/cli/mapping"
 	"github.com/miscim/miscim/internal/cli/replay"
 	"github.com/miscim/miscim/internal/cli/serve"
+	"github.com/miscim/miscim/internal/cli/simulate"
 	"github.com/miscim/miscim/internal/cli/tenant"
 	"github.com/miscim/miscim/internal/cli/testconnection"
 	"github.com/miscim/miscim/internal/cli/tokens"
@@ -107,6 +108,7 @@ Exit codes: 0 success, 1 unexpected failure, 2 usage or input error,
 	add(groupDiagnostics, tenant.NewCmdTenant(f))
 	add(groupDiagnostics, mapping.NewCmdMapping(f))
 	add(groupDiagnostics, expr.NewCmdExpr(f, nil))
+	add(groupDiagnostics, simulate.NewCmdSimulate(f, nil))
 	add(groupDiagnostics, replay.NewCmdReplay(f, nil))
 	add(groupDiagnostics, logs.NewCmdLogs(f, nil))
 	add(groupServer, serve.NewCmdServe(f, nil))

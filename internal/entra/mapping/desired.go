@@ -483,6 +483,23 @@ func (mp *Mapper) fillUser(d *Desired, u *tenant.User, values []AttrValue, expla
 	d.Values = mp.values(om, &d.attrs, values, explain)
 }
 
+// GroupObject is Group without the members: the group object's scope
+// and values, what a change of the group itself is judged on (simulate
+// compares it every cycle for every group, and members are looked at
+// only where the membership changed).
+func (mp *Mapper) GroupObject(g *tenant.Group) *Desired {
+	om := &mp.m.Groups
+	d := &Desired{Kind: Groups, ObjectID: g.ObjectID(), Name: g.DisplayName(), Group: g}
+	d.Scope = mp.GroupScope(g)
+	d.Values = mp.values(om, groupAttrs{g}, nil, false)
+	for _, a := range om.Attributes {
+		if a.IsMembers() {
+			d.MembersMapped = true
+		}
+	}
+	return d
+}
+
 func (mp *Mapper) group(g *tenant.Group, explain bool) *Desired {
 	om := &mp.m.Groups
 	d := &Desired{Kind: Groups, ObjectID: g.ObjectID(), Name: g.DisplayName(), Group: g}

@@ -89,6 +89,9 @@ type Entry struct {
 	// dry runs only; nil otherwise).
 	Exported map[string]string
 	Escrow   *Escrow
+
+	// seen marks an entry the cycle's scan found in the tenant.
+	seen bool
 }
 
 // Linked reports whether the entry links a target object.

@@ -1,7 +1,6 @@
 package sync
 
 import (
-	"hash/fnv"
 	"strconv"
 
 	"github.com/miscim/miscim/internal/entra/mapping"
@@ -28,29 +27,40 @@ import (
 // member out of scope when its group was evaluated is not added when it
 // later comes into scope, until restart).
 
-type hasher struct {
-	h interface {
-		Write([]byte) (int, error)
-		Sum64() uint64
-	}
-	buf []byte
+// hasher is FNV-1a (64 bit) over length-prefixed strings, inlined: the
+// digest of every object of the tenant is computed every cycle.
+type hasher struct{ h uint64 }
+
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+func newHasher() hasher { return hasher{h: fnvOffset} }
+
+func (h *hasher) byte(c byte) {
+	h.h ^= uint64(c)
+	h.h *= fnvPrime
 }
 
-func newHasher() *hasher { return &hasher{h: fnv.New64a()} }
-
 func (h *hasher) str(s string) {
-	h.buf = strconv.AppendInt(h.buf[:0], int64(len(s)), 10)
-	h.buf = append(h.buf, ':')
-	h.buf = append(h.buf, s...)
-	h.h.Write(h.buf)
+	n := len(s)
+	for n > 0 {
+		h.byte(byte(n))
+		n >>= 8
+	}
+	h.byte(0xff)
+	for i := 0; i < len(s); i++ {
+		h.h ^= uint64(s[i])
+		h.h *= fnvPrime
+	}
 }
 
 func (h *hasher) sum() uint64 {
-	s := h.h.Sum64()
-	if s == 0 {
-		s = 1 // 0 means "never synced"
+	if h.h == 0 {
+		return 1 // 0 means "never synced"
 	}
-	return s
+	return h.h
 }
 
 // ObjectDigest is the fingerprint of a mapped object (see above).
@@ -59,7 +69,12 @@ func ObjectDigest(d *mapping.Desired) uint64 {
 	h.str(string(d.Kind))
 	h.str(d.Name)
 	s := d.Scope
-	h.str(strconv.FormatBool(s.InScope) + strconv.Itoa(int(s.Causes)))
+	if s.InScope {
+		h.byte(1)
+	} else {
+		h.byte(0)
+	}
+	h.byte(byte(s.Causes))
 	for i := range d.Values {
 		v := &d.Values[i]
 		if v.Flow == mapping.FlowOnCreate || v.Flow == mapping.FlowNone {
@@ -68,13 +83,19 @@ func ObjectDigest(d *mapping.Desired) uint64 {
 			}
 		}
 		h.str(v.Attribute.Target)
-		h.str(v.Flow.String())
+		h.byte(byte(v.Flow))
 		if v.Err != nil {
 			h.str("error:" + v.Err.Error())
 			continue
 		}
-		vals := v.Value().Values()
-		h.str(strconv.Itoa(len(vals)))
+		val := v.Value()
+		if s, ok := val.Single(); ok {
+			h.byte(1)
+			h.str(s)
+			continue
+		}
+		vals := val.Values()
+		h.byte(byte(len(vals)))
 		for _, x := range vals {
 			h.str(x)
 		}

@@ -168,8 +168,12 @@ func (r *Result) TotalRequests() int {
 
 // Problems reports what makes the run exit 3: a failed object, an object
 // in escrow, a quarantine, staged deletes.
+// On demand only the objects provisioned count.
 func (r *Result) Problems() bool {
-	return r.StatusCount(provlog.StatusFailure) > 0 || r.Escrowed > 0 || r.Quarantine != nil || r.Staged > 0
+	if r.StatusCount(provlog.StatusFailure) > 0 || r.Escrowed > 0 || r.Staged > 0 {
+		return true
+	}
+	return r.Quarantine != nil && r.Kind != CycleOnDemand
 }
 
 // ProbeError is a cycle's probe that failed: the cycle was not run.
@@ -497,7 +501,7 @@ func (r *runner) run(ctx context.Context, sel *onDemand) (*Result, error) {
 	interrupted := ctx.Err() != nil
 	res.Interrupted = interrupted
 	res.ReferenceFailures = r.refFails
-	res.Escrowed = r.escrowCount()
+	res.Escrowed = r.escrowCount(sel, items)
 	if err := r.quarantineAfter(ctx, q, sel != nil); err != nil && r.failErr == nil {
 		r.failErr = err
 	}
@@ -671,10 +675,24 @@ func (r *runner) quarantineAfter(ctx context.Context, q *Quarantine, onDemand bo
 	return r.st.SetQuarantine(context.WithoutCancel(ctx), nq)
 }
 
-func (r *runner) escrowCount() int {
+// escrowCount is how many objects are in escrow after the cycle: the
+// job's, or on demand the selected objects'.
+func (r *runner) escrowCount(sel *onDemand, items []item) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	n := 0
+	if sel != nil {
+		for i := range items {
+			entries := r.users
+			if items[i].kind == mapping.Groups {
+				entries = r.groups
+			}
+			if e := entries[items[i].key]; e != nil && e.Escrow != nil {
+				n++
+			}
+		}
+		return n
+	}
 	for _, m := range []map[string]*Entry{r.users, r.groups} {
 		for _, e := range m {
 			if e.Escrow != nil {
@@ -694,8 +712,10 @@ func (r *runner) load(ctx context.Context) error {
 	if r.groups, err = r.st.Entries(ctx, mapping.Groups, r.opts.DryRun); err != nil {
 		return err
 	}
-	r.members, err = r.st.Memberships(ctx)
-	return err
+	// Exported memberships are read per group, for the groups whose
+	// members are evaluated (planMembers): O(changes).
+	r.members = map[string][]MemberRef{}
+	return nil
 }
 
 // scan finds what to evaluate: every object whose digest differs from the
@@ -722,7 +742,7 @@ func (r *runner) scan(sel *onDemand) []item {
 		}
 		if g := sel.group; g != nil {
 			key := SourceKey(g.ObjectID())
-			d := r.mp.Group(g)
+			d := r.mp.GroupObject(g)
 			consider(item{kind: mapping.Groups, key: key, group: g, entry: r.groups[key], digest: ObjectDigest(d), object: true,
 				members: d.MembersMapped, mdigest: MembersDigest(g), forced: true}, d)
 		}
@@ -733,20 +753,27 @@ func (r *runner) scan(sel *onDemand) []item {
 		e := r.users[key]
 		r.mp.UserTo(scratch, u)
 		dg := ObjectDigest(scratch)
-		if e != nil && e.Digest == dg && !due(e) {
-			continue
+		if e != nil {
+			e.seen = true
+			if e.Digest == dg && !due(e) {
+				continue
+			}
 		}
 		consider(item{kind: mapping.Users, key: key, user: u, entry: e, digest: dg, object: true}, scratch)
 	}
 	for key, e := range r.users {
-		if _, ok := t.UserByID(e.SourceID); !ok {
+		if !e.seen {
+			r.nameOf(mapping.Users, key, e)
 			consider(item{kind: mapping.Users, key: key, entry: e, object: true}, nil)
 		}
 	}
 	for g := range t.Groups() {
 		key := SourceKey(g.ObjectID())
 		e := r.groups[key]
-		d := r.mp.Group(g)
+		if e != nil {
+			e.seen = true
+		}
+		d := r.mp.GroupObject(g)
 		dg := ObjectDigest(d)
 		it := item{kind: mapping.Groups, key: key, group: g, entry: e, digest: dg}
 		it.object = e == nil || e.Digest != dg || due(e)
@@ -759,11 +786,26 @@ func (r *runner) scan(sel *onDemand) []item {
 		}
 	}
 	for key, e := range r.groups {
-		if _, ok := t.GroupByID(e.SourceID); !ok {
+		if !e.seen {
+			r.nameOf(mapping.Groups, key, e)
 			consider(item{kind: mapping.Groups, key: key, entry: e, object: true}, nil)
 		}
 	}
 	return items
+}
+
+// nameOf reads the name of an object that left the tenant, for its
+// record.
+func (r *runner) nameOf(k mapping.ObjectKind, key string, e *Entry) {
+	if e.Name != "" {
+		return
+	}
+	name, err := r.st.EntryName(r.work, k, key)
+	if err != nil {
+		r.fail(err)
+		return
+	}
+	e.Name = name
 }
 
 // caseOf builds the decision's input for an item (d: its mapped object,
@@ -787,7 +829,7 @@ func (r *runner) evaluate(it *item) {
 	case it.user != nil:
 		d = r.mp.User(it.user)
 	case it.group != nil:
-		d = r.mp.Group(it.group)
+		d = r.mp.GroupObject(it.group)
 	}
 	if it.forced && it.entry != nil && it.entry.Escrow != nil {
 		// On demand clears the back-off (QA-BACKOFF).
@@ -996,6 +1038,15 @@ func (r *runner) planMembers(groups []*item) []*memberJob {
 			}
 			desired = append(desired, MemberRef{UserKey: key, TargetID: tid})
 		}
+		exported, ok := r.members[it.key]
+		if !ok {
+			var err error
+			if exported, err = r.st.GroupMembers(r.work, it.key); err != nil {
+				r.fail(err)
+				return nil
+			}
+			r.members[it.key] = exported
+		}
 		mc := &MemberCase{
 			Desired: desired,
 			Direct:  func(k string) bool { return direct[k] },
@@ -1003,7 +1054,7 @@ func (r *runner) planMembers(groups []*item) []*memberJob {
 				u, ok := t.UserByID(k)
 				return ok && u.SoftDeleted()
 			},
-			Exported: r.members[it.key],
+			Exported: exported,
 			Policy:   &r.policy,
 		}
 		plan := PlanMembers(mc)

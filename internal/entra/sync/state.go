@@ -159,6 +159,9 @@ func (e *StateError) Unwrap() error { return e.Err }
 // state that belongs to another target is refused: links to one target's
 // ids mean nothing to another.
 func OpenState(ctx context.Context, path, target string, newID func() string) (*State, error) {
+	if newID == nil {
+		newID = randomID
+	}
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, &StateError{Err: fmt.Errorf("create the directory of the state file %s: %w; choose another --state", path, err)}
@@ -169,7 +172,7 @@ func OpenState(ctx context.Context, path, target string, newID func() string) (*
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite3", "file:"+path+"?"+q.Encode())
+	db, err := sql.Open("sqlite3", fileURI(path, q))
 	if err != nil {
 		return nil, &StateError{Err: fmt.Errorf("open the state file %s: %w", path, err)}
 	}
@@ -186,6 +189,34 @@ func OpenState(ctx context.Context, path, target string, newID func() string) (*
 		return nil, err
 	}
 	return s, nil
+}
+
+// CopyState writes a consistent copy of the state file at from to to
+// (VACUUM INTO), for a dry run to work on.
+func CopyState(ctx context.Context, from, to string) error {
+	db, err := sql.Open("sqlite3", fileURI(from, url.Values{"_pragma": {"busy_timeout(10000)"}}))
+	if err != nil {
+		return &StateError{Err: fmt.Errorf("open the state file %s: %w", from, err)}
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, `VACUUM INTO ?`, to); err != nil {
+		return &StateError{Err: fmt.Errorf("copy the state file %s: %w", from, err)}
+	}
+	return nil
+}
+
+// fileURI is the SQLite URI of the file at path: '?', '#' and '%' in the
+// path are percent-encoded so that none of it is read as the query (as
+// store/sqlite.FileURI does for the engine's database).
+func fileURI(path string, params url.Values) string {
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	u := url.URL{Scheme: "file", Path: filepath.ToSlash(path), OmitHost: true}
+	if filepath.VolumeName(path) != "" {
+		u.Path = "/" + u.Path
+	}
+	return u.String() + "?" + params.Encode()
 }
 
 // DB is the database, for the provisioning-log store's tables.
@@ -290,15 +321,14 @@ func kindOf(s string) mapping.ObjectKind {
 func SourceKey(objectID string) string { return strings.ToLower(objectID) }
 
 // Entries loads the connector space of one kind, keyed by SourceKey, with
-// escrows; Exported is loaded only when withExported.
+// escrows; Exported is loaded only when withExported. Names are not
+// loaded (Name): EntryName reads one where a record needs it.
 func (s *State) Entries(ctx context.Context, k mapping.ObjectKind, withExported bool) (map[string]*Entry, error) {
-	cols := `o.source_key, o.source_id, o.target_id, o.name, o.disabled, o.digest, o.members_digest,
-		e.error_code, e.reason, e.failures, e.first, e.last, e.next`
+	cols := `source_key, source_id, target_id, disabled, digest, members_digest`
 	if withExported {
-		cols += `, o.exported`
+		cols += `, exported, name`
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+cols+` FROM sync_objects o
-		LEFT JOIN sync_escrows e ON e.kind = o.kind AND e.source_key = o.source_key WHERE o.kind = ?`, kindKey(k))
+	rows, err := s.db.QueryContext(ctx, `SELECT `+cols+` FROM sync_objects WHERE kind = ?`, kindKey(k))
 	if err != nil {
 		return nil, fmt.Errorf("read the connector space: %w", err)
 	}
@@ -309,21 +339,15 @@ func (s *State) Entries(ctx context.Context, k mapping.ObjectKind, withExported 
 		var e Entry
 		var dis int
 		var digest, mdigest int64
-		var code, reason sql.NullString
-		var failures, first, last, next sql.NullInt64
 		var exported string
-		dest := []any{&key, &e.SourceID, &e.TargetID, &e.Name, &dis, &digest, &mdigest, &code, &reason, &failures, &first, &last, &next}
+		dest := []any{&key, &e.SourceID, &e.TargetID, &dis, &digest, &mdigest}
 		if withExported {
-			dest = append(dest, &exported)
+			dest = append(dest, &exported, &e.Name)
 		}
 		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("read the connector space: %w", err)
 		}
 		e.Kind, e.Disabled, e.Digest, e.MembersDigest = k, dis != 0, uint64(digest), uint64(mdigest)
-		if code.Valid {
-			e.Escrow = &Escrow{ErrorCode: code.String, Reason: reason.String, Failures: int(failures.Int64),
-				First: fromMillis(first.Int64), Last: fromMillis(last.Int64), Next: fromMillis(next.Int64)}
-		}
 		if withExported && exported != "" {
 			if err := json.Unmarshal([]byte(exported), &e.Exported); err != nil {
 				return nil, fmt.Errorf("read the connector space: exported values of %s: %w", e.SourceID, err)
@@ -331,7 +355,38 @@ func (s *State) Entries(ctx context.Context, k mapping.ObjectKind, withExported 
 		}
 		out[key] = &e
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read the connector space: %w", err)
+	}
+	rows.Close()
+	esc, err := s.db.QueryContext(ctx, `SELECT source_key, error_code, reason, failures, first, last, next FROM sync_escrows WHERE kind = ?`, kindKey(k))
+	if err != nil {
+		return nil, fmt.Errorf("read the escrows: %w", err)
+	}
+	defer esc.Close()
+	for esc.Next() {
+		var key string
+		var es Escrow
+		var first, last, next int64
+		if err := esc.Scan(&key, &es.ErrorCode, &es.Reason, &es.Failures, &first, &last, &next); err != nil {
+			return nil, fmt.Errorf("read the escrows: %w", err)
+		}
+		es.First, es.Last, es.Next = fromMillis(first), fromMillis(last), fromMillis(next)
+		if e := out[key]; e != nil {
+			e.Escrow = &es
+		}
+	}
+	return out, esc.Err()
+}
+
+// EntryName reads the name an object had when it was last evaluated.
+func (s *State) EntryName(ctx context.Context, k mapping.ObjectKind, key string) (string, error) {
+	var name string
+	err := s.db.QueryRowContext(ctx, `SELECT name FROM sync_objects WHERE kind = ? AND source_key = ?`, kindKey(k), key).Scan(&name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return name, err
 }
 
 // Memberships loads the exported memberships, by group key.
@@ -349,6 +404,24 @@ func (s *State) Memberships(ctx context.Context) (map[string][]MemberRef, error)
 			return nil, err
 		}
 		out[g] = append(out[g], m)
+	}
+	return out, rows.Err()
+}
+
+// GroupMembers loads the memberships last exported to one group.
+func (s *State) GroupMembers(ctx context.Context, groupKey string) ([]MemberRef, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT user_key, user_target FROM sync_memberships WHERE group_key = ? ORDER BY user_key`, groupKey)
+	if err != nil {
+		return nil, fmt.Errorf("read the exported memberships: %w", err)
+	}
+	defer rows.Close()
+	var out []MemberRef
+	for rows.Next() {
+		var m MemberRef
+		if err := rows.Scan(&m.UserKey, &m.TargetID); err != nil {
+			return nil, err
+		}
+		out = append(out, m)
 	}
 	return out, rows.Err()
 }

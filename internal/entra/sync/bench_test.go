@@ -1,0 +1,156 @@
+package sync
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/miscim/miscim/internal/client"
+	"github.com/miscim/miscim/internal/engine"
+	"github.com/miscim/miscim/internal/entra/mapping"
+	"github.com/miscim/miscim/internal/entra/provlog"
+	"github.com/miscim/miscim/internal/entra/tenant"
+	"github.com/miscim/miscim/internal/entra/tenant/tenantgen"
+	"github.com/miscim/miscim/internal/server"
+	"github.com/miscim/miscim/internal/store/sqlite"
+	"github.com/miscim/miscim/internal/target"
+)
+
+// discardSink drops the records: the benchmarks measure the simulator,
+// not a log store.
+type discardSink struct{}
+
+func (discardSink) Add(context.Context, provlog.Record) error { return nil }
+
+// benchEnv is an embedded target and a state file in a temporary
+// directory.
+type benchEnv struct {
+	b     *testing.B
+	st    *sqlite.Store
+	state *State
+	c     *client.Client
+	srv   *server.Server
+}
+
+func newBenchEnv(b *testing.B) *benchEnv {
+	b.Helper()
+	dir := b.TempDir()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "engine.db"), sqlite.Options{Sync: sqlite.SyncNormal})
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := engine.New(st)
+	srv := server.New(e, server.Options{})
+	c, err := client.New(client.Options{BaseURL: target.EmbeddedBaseURL, Transport: client.HandlerTransport(server.LocalAdmin(srv)), Retries: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	state, err := OpenState(ctx, filepath.Join(dir, "state.db"), target.EmbeddedBaseURL, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	env := &benchEnv{b: b, st: st, state: state, c: c, srv: srv}
+	b.Cleanup(func() { state.Close(); srv.Close(); st.Close() })
+	return env
+}
+
+func parseTenant(b *testing.B, t *tenantgen.Tenant) *tenant.Tenant {
+	b.Helper()
+	var buf bytes.Buffer
+	if err := tenantgen.WriteNative(&buf, t, true); err != nil {
+		b.Fatal(err)
+	}
+	tn, err := tenant.Parse("tenant.json", buf.Bytes())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return tn
+}
+
+func (env *benchEnv) cycle(tn *tenant.Tenant, scope mapping.ScopeMode) *Result {
+	env.b.Helper()
+	mp, err := mapping.New(tn, mapping.Default(), mapping.Options{Scope: scope})
+	if err != nil {
+		env.b.Fatal(err)
+	}
+	res, err := Run(context.Background(), Options{Client: env.c, State: env.state, Mapper: mp, Sink: discardSink{}})
+	if err != nil {
+		env.b.Fatal(err)
+	}
+	if res.StatusCount(provlog.StatusFailure) > 0 {
+		env.b.Fatalf("failures: %v", res.Counts)
+	}
+	return res
+}
+
+func reportCycle(b *testing.B, res *Result, d time.Duration) {
+	b.ReportMetric(d.Seconds(), "s/cycle")
+	b.ReportMetric(float64(res.TotalRequests()), "requests")
+	b.ReportMetric(float64(res.Objects), "objects")
+}
+
+// BenchmarkInitialCycle is DESIGN §8's initial cycle against the embedded
+// target: 100,000 users, 1,000 groups, 200,000 memberships (target
+// < 60 s). Run with -benchtime 1x.
+func BenchmarkInitialCycle(b *testing.B) {
+	for _, scope := range []mapping.ScopeMode{mapping.ScopeAssigned, mapping.ScopeAll} {
+		b.Run("scope="+string(scope), func(b *testing.B) {
+			tn := parseTenant(b, tenantgen.Large(100000, 1000, 200000))
+			for b.Loop() {
+				b.StopTimer()
+				env := newBenchEnv(b)
+				b.StartTimer()
+				start := time.Now()
+				res := env.cycle(tn, scope)
+				reportCycle(b, res, time.Since(start))
+			}
+		})
+	}
+}
+
+// BenchmarkIncrementalCycle: a cycle after a fraction of the users
+// changed (their surname), at two tenant sizes: its cost follows the
+// changes, not the tenant (target: 1% of 100,000 in < 3 s). changed=0%
+// is the cycle after no change: the probe only.
+func BenchmarkIncrementalCycle(b *testing.B) {
+	for _, users := range []int{10000, 100000} {
+		for _, per := range []int{0, 1000, 100} { // none, 0.1%, 1%
+			pct := 0.0
+			if per > 0 {
+				pct = 100 / float64(per)
+			}
+			b.Run(fmt.Sprintf("users=%d/changed=%.1f%%", users, pct), func(b *testing.B) {
+				gen := tenantgen.Large(users, users/100, users*2)
+				surnames := make([]string, len(gen.Users))
+				for i := range gen.Users {
+					surnames[i] = gen.Users[i].Surname
+				}
+				env := newBenchEnv(b)
+				env.cycle(parseTenant(b, gen), mapping.ScopeAll)
+				round := 0
+				for b.Loop() {
+					b.StopTimer()
+					round++
+					for i := range gen.Users {
+						if per > 0 && i%per == 0 {
+							gen.Users[i].Surname = fmt.Sprintf("%s-v%d", surnames[i], round)
+						}
+					}
+					changed := parseTenant(b, gen)
+					b.StartTimer()
+					start := time.Now()
+					res := env.cycle(changed, mapping.ScopeAll)
+					d := time.Since(start)
+					if want := users / max(per, users+1); per > 0 && res.Objects != users/per || per == 0 && res.Objects != want {
+						b.Fatalf("%d objects evaluated", res.Objects)
+					}
+					reportCycle(b, res, d)
+				}
+			})
+		}
+	}
+}
