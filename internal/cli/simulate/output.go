@@ -127,7 +127,7 @@ func liveLine(th render.Theme, r provlog.Record, width int) string {
 // code and reason, the skip reason, or the changed attributes.
 func detailOf(r provlog.Record) string {
 	if ei := r.ProvisioningStatusInfo.ErrorInformation; ei != nil {
-		return ei.ErrorCode + ": " + ei.Reason
+		return ei.ErrorCode + ": " + strings.Join(strings.Fields(ei.Reason), " ")
 	}
 	for i := len(r.ProvisioningSteps) - 1; i >= 0; i-- {
 		if sr := r.ProvisioningSteps[i].Details["SkipReason"]; sr != "" && r.ProvisioningStatusInfo.Status == provlog.StatusSkipped {

@@ -272,7 +272,7 @@ func responseDetail(x *Exchange) string {
 	if len(body) > 600 {
 		body = body[:600] + "…"
 	}
-	return "StatusCode: " + statusName(r.Status) + " Web Response: " + body
+	return "StatusCode: " + statusName(r.Status) + "\nMessage: Processing of the HTTP request resulted in an exception. Please see the HTTP response returned by the 'Response' property of this exception for details.\nWeb Response: " + body + "."
 }
 
 // statusName is the HTTP status as .NET names it in Entra's log text

@@ -302,7 +302,7 @@ func (m *recordMeta) errorInfo(c *Case, name string, out *Outcome, escrow *Escro
 		}
 		reason.WriteString(out.Detail)
 	default:
-		reason.WriteString("The SCIM endpoint answered with an error. " + out.Detail + " Message: Processing of the HTTP request resulted in an exception. Please see the HTTP response returned by the 'Response' property of this exception for details.")
+		reason.WriteString("The SCIM endpoint refused the request.\n" + out.Detail)
 	}
 	if out.Escrow && escrow != nil {
 		reason.WriteString(" This operation was retried " + strconv.Itoa(escrow.Failures-1) + " times. It will be retried again after this date: " +
