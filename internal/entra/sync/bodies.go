@@ -98,6 +98,23 @@ func createBody(d *mapping.Desired, policy BooleanPolicy, valueOf valueFunc) ([]
 	return appendJSON(nil, root), changes, nil
 }
 
+// createChanges lists what a create body sets, without building it.
+func createChanges(d *mapping.Desired, valueOf valueFunc) []Change {
+	var changes []Change
+	for i := range d.Values {
+		v := &d.Values[i]
+		if !v.OnCreate() || v.Attribute.IsMembers() {
+			continue
+		}
+		val := valueOf(v)
+		if val.IsNull() {
+			continue
+		}
+		changes = append(changes, Change{Attr: v.Attribute, Path: pathOf(v.Attribute), Op: OpAdd, Value: val, Redacted: v.Redacted})
+	}
+	return changes
+}
+
 // setPath places a value at a path of an ordered body: name.givenName
 // under name, emails[type eq "work"].value as the element
 // {"primary":true,"type":"work","value":…} (primary on an array's first

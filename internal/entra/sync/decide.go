@@ -58,6 +58,31 @@ type Response struct {
 	// Retries is how often the request was retried before this answer.
 	Retries  int
 	Duration time.Duration
+
+	// The body decoded, once: the decision looks at earlier answers
+	// again at every step.
+	decoded bool
+	list    []scim.Resource
+	res     scim.Resource
+	decErr  error
+}
+
+// List is the answer as a ListResponse's Resources.
+func (r *Response) List() ([]scim.Resource, error) {
+	if !r.decoded {
+		r.list, r.decErr = decodeList(r.Body)
+		r.decoded = true
+	}
+	return r.list, r.decErr
+}
+
+// Resource is the answer as one resource.
+func (r *Response) Resource() (scim.Resource, error) {
+	if !r.decoded {
+		r.res, r.decErr = decodeResource(r.Body)
+		r.decoded = true
+	}
+	return r.res, r.decErr
 }
 
 // OK reports a 2xx answer.
@@ -523,7 +548,7 @@ func readAndUpdate(c *Case, link LinkChange) Decision {
 		o := failure(actionOf(c), read, true)
 		return done(o)
 	}
-	res, err := decodeResource(read.Response.Body)
+	res, err := read.Response.Resource()
 	if err != nil {
 		return done(incompatible(actionOf(c), read, err))
 	}
@@ -609,7 +634,7 @@ func matchAndExport(c *Case) Decision {
 		if !x.Response.OK() {
 			return done(failure(provlog.ActionCreate, x, false))
 		}
-		list, err := decodeList(x.Response.Body)
+		list, err := x.Response.List()
 		if err != nil {
 			return done(incompatible(provlog.ActionCreate, x, err))
 		}
@@ -633,13 +658,14 @@ func matchAndExport(c *Case) Decision {
 		return done(Outcome{Action: provlog.ActionOther, Status: provlog.StatusSkipped, SkipReason: SkipNotAllowed,
 			Why: "no matching " + d.Kind.Singular() + " in the target, and Create is not a target object action"})
 	}
-	body, changes, err := createBody(d, c.Policy.Boolean, c.valueFunc())
-	if err != nil {
-		return done(Outcome{Action: provlog.ActionCreate, Status: provlog.StatusFailure, ErrorCode: CodeBooleanValue, Detail: err.Error()})
-	}
 	if !c.step(i) {
+		body, _, err := createBody(d, c.Policy.Boolean, c.valueFunc())
+		if err != nil {
+			return done(Outcome{Action: provlog.ActionCreate, Status: provlog.StatusFailure, ErrorCode: CodeBooleanValue, Detail: err.Error(), Changes: createChanges(d, c.valueFunc())})
+		}
 		return send(Request{Method: "POST", Path: "/" + endpoint(c.Kind), Body: body, Purpose: PurposeCreate})
 	}
+	changes := createChanges(d, c.valueFunc())
 	x := &c.History[i]
 	if !x.Response.OK() {
 		// 409: EntryConflict, escrowed; the retry matches again
@@ -648,7 +674,7 @@ func matchAndExport(c *Case) Decision {
 		o.Changes = changes
 		return done(o)
 	}
-	res, err := decodeResource(x.Response.Body)
+	res, err := x.Response.Resource()
 	id, _ := res["id"].(string)
 	if err != nil || id == "" {
 		if err == nil {

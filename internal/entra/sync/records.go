@@ -172,7 +172,7 @@ func matchStep(c *Case, x *Exchange, name string) provlog.Step {
 		st.Description = "Failed to query " + kind + " '" + name + "' by its matching property"
 		return st
 	}
-	list, _ := decodeList(x.Response.Body)
+	list, _ := x.Response.List()
 	st.Details["MatchingResults"] = strconv.Itoa(len(list))
 	switch len(list) {
 	case 0:

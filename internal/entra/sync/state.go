@@ -54,6 +54,9 @@ CREATE TABLE sync_cycles (
 );
 
 -- The connector space: one row per source object the service evaluated.
+-- A rowid table: rows are appended in the order objects are first
+-- evaluated, and only the key index takes the objectIds' random order (a
+-- table keyed by objectId would rewrite a random page per object).
 CREATE TABLE sync_objects (
 	kind           TEXT NOT NULL,
 	source_key     TEXT NOT NULL,
@@ -64,9 +67,9 @@ CREATE TABLE sync_objects (
 	digest         INTEGER NOT NULL DEFAULT 0,
 	members_digest INTEGER NOT NULL DEFAULT 0,
 	exported       TEXT NOT NULL DEFAULT '',
-	cycle          INTEGER NOT NULL DEFAULT 0,
-	PRIMARY KEY (kind, source_key)
-) WITHOUT ROWID;
+	cycle          INTEGER NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX sync_objects_key ON sync_objects(kind, source_key);
 
 -- Memberships as last exported: Entra diffs against these, never against
 -- the target (it does not read members back).
@@ -168,7 +171,7 @@ func OpenState(ctx context.Context, path, target string, newID func() string) (*
 		}
 	}
 	q := url.Values{}
-	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(ON)"} {
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(ON)", "cache_size(-65536)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	gosync "sync"
 
 	"github.com/miscim/miscim/internal/entra/expr"
 	"github.com/miscim/miscim/internal/entra/mapping"
@@ -142,15 +143,24 @@ func targetText(v any) *string {
 	return &s
 }
 
-// pathOf parses an attribute's target path; mappings are checked at
-// load, so a failure is a programming error reported as an unknown path.
+// pathOf parses an attribute's target path, once per attribute (every
+// export of every object needs it); mappings are checked at load, so a
+// failure is a programming error reported as an unknown path.
 func pathOf(a *mapping.Attribute) scim.AttrPath {
+	if p, ok := paths.Load(a); ok {
+		return p.(scim.AttrPath)
+	}
 	p, err := scim.ParsePath(a.Target)
 	if err != nil {
-		return scim.AttrPath{Name: a.Target}
+		p = scim.AttrPath{Name: a.Target}
 	}
+	paths.Store(a, p)
 	return p
 }
+
+// paths caches parsed target paths by attribute (a mapping's attributes
+// live as long as the process that loaded it).
+var paths gosync.Map
 
 // readTarget returns the value a resource holds at a path, nil when it
 // holds none (RFC 7644 §3.5.2's path forms, names compared
