@@ -73,21 +73,24 @@ func (l *live) progress(done, total int) {
 	l.last = done
 }
 
-// Add prints the record's line above the bar.
-func (l *live) Add(_ context.Context, r provlog.Record) error {
+// sink is the live line: provlog's line of each record, laid out by
+// render, above the bar.
+func (l *live) sink() provlog.Sink {
 	if !l.on {
 		return nil
 	}
-	line := liveLine(l.th, r, l.ios.TerminalWidth())
-	l.mu.Lock()
-	bar := l.bar
-	l.mu.Unlock()
-	if bar != nil && bar.Active() {
-		bar.Println(line)
+	return provlog.LineSink(func(line provlog.Line) error {
+		text := render.ProvisioningLine(l.th, line, l.ios.TerminalWidth())
+		l.mu.Lock()
+		bar := l.bar
+		l.mu.Unlock()
+		if bar != nil && bar.Active() {
+			bar.Println(text)
+			return nil
+		}
+		fmt.Fprintln(l.ios.ErrOut, text)
 		return nil
-	}
-	fmt.Fprintln(l.ios.ErrOut, line)
-	return nil
+	})
 }
 
 func (l *live) done() {
@@ -97,30 +100,6 @@ func (l *live) done() {
 		l.bar.Done()
 		l.bar = nil
 	}
-}
-
-// liveLine is one object's line: action, kind, identity, status, and the
-// changed properties or the error code and reason.
-func liveLine(th render.Theme, r provlog.Record, width int) string {
-	status := string(r.ProvisioningStatusInfo.Status)
-	style := th.Muted.Render
-	switch r.ProvisioningStatusInfo.Status {
-	case provlog.StatusSuccess:
-		style = th.OK.Render
-	case provlog.StatusFailure:
-		style = th.Err.Render
-	case provlog.StatusWarning:
-		style = th.Warn.Render
-	}
-	detail := detailOf(r)
-	line := fmt.Sprintf("%-12s %-5s %s %s", r.ProvisioningAction, strings.ToLower(r.SourceIdentity.IdentityType), r.SourceIdentity.DisplayName, style(status))
-	if detail != "" {
-		line += "  " + detail
-	}
-	if width > 0 && render.DisplayWidth(line) > width {
-		line = render.Fold(line, width, "")[0]
-	}
-	return line
 }
 
 // detailOf is what a line or a report says beside the status: the error
@@ -302,25 +281,14 @@ func renderCycle(o *Options, co *cycleOutput) error {
 	if r.Restarted != "" {
 		fmt.Fprintln(ios.Out, th.Warn.Render("restarted: "+r.Restarted+" (a new initial cycle, as Entra starts one)"))
 	}
-	cols := []render.Column{{Header: "action"}}
-	for _, s := range statuses {
-		cols = append(cols, render.Column{Header: string(s)})
-	}
-	t := render.NewTable(cols...)
-	for _, a := range actions {
-		row := []string{string(a)}
-		any := false
-		for _, s := range statuses {
-			n := r.Count(a, s)
-			any = any || n > 0
-			row = append(row, fmt.Sprint(n))
-		}
-		if any {
-			t.AddRow(row...)
+	counts := provlog.Counts{}
+	for a, m := range r.Counts {
+		for st, n := range m {
+			counts[provlog.Key{Action: a, Status: st}] = n
 		}
 	}
-	if len(t.Rows) > 0 {
-		if err := t.Render(ios); err != nil {
+	if counts.Total() > 0 {
+		if err := render.ProvisioningSummary(th, counts).Render(ios); err != nil {
 			return err
 		}
 	}

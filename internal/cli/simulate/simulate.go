@@ -11,8 +11,6 @@ package simulate
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
@@ -23,14 +21,18 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/miscim/miscim/internal/build"
 	"github.com/miscim/miscim/internal/cli/cmdutil"
+	"github.com/miscim/miscim/internal/client"
 	"github.com/miscim/miscim/internal/config"
 	"github.com/miscim/miscim/internal/entra/mapping"
 	"github.com/miscim/miscim/internal/entra/provlog"
+	"github.com/miscim/miscim/internal/entra/simstate"
 	entrasync "github.com/miscim/miscim/internal/entra/sync"
 	"github.com/miscim/miscim/internal/entra/tenant"
 	"github.com/miscim/miscim/internal/iostreams"
 	"github.com/miscim/miscim/internal/render"
+	"github.com/miscim/miscim/internal/store/postgres"
 	"github.com/miscim/miscim/internal/store/sqlite"
 	"github.com/miscim/miscim/internal/target"
 )
@@ -61,6 +63,8 @@ type Options struct {
 	AllowDeletes    bool
 	AllowWrites     bool
 	Report          string
+	LogFile         string
+	HAR             string
 	Sync            string
 
 	// The policies where Entra's behaviour is open (docs/simulate.md).
@@ -72,8 +76,9 @@ type Options struct {
 	EscrowSchedule            string
 
 	// Target opens the target (retries off: the simulator retries by its
-	// own policy); the run closes it.
-	Target func(ctx context.Context, sync sqlite.Sync) (*target.Target, error)
+	// own policy; har, when not nil, records every exchange); the run
+	// closes it.
+	Target func(ctx context.Context, sync sqlite.Sync, har *client.HARWriter) (*target.Target, error)
 	Config config.Resolved
 	Getenv func(string) string
 	Now    func() time.Time
@@ -85,10 +90,11 @@ type Options struct {
 // function in tests.
 func NewCmdSimulate(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	opts := &Options{IO: f.IO, Now: f.Now, Getenv: f.Env.Getenv}
-	opts.Target = func(ctx context.Context, sync sqlite.Sync) (*target.Target, error) {
+	opts.Target = func(ctx context.Context, sync sqlite.Sync, har *client.HARWriter) (*target.Target, error) {
 		return f.TargetWith(ctx, func(c *target.Config) {
 			c.Retries = -1
 			c.Sync = sync
+			c.HAR = har
 		})
 	}
 	cmd := &cobra.Command{
@@ -207,6 +213,8 @@ the job is quarantined, or deletes were staged, 4 the probe was refused
 	fl.BoolVar(&opts.AllowDeletes, "allow-deletes", false, "apply the disables and deletes the threshold staged")
 	fl.BoolVar(&opts.AllowWrites, "allow-writes", false, "send writes to a --url that is not a loopback address (env "+target.EnvAllowWrites+"=1)")
 	fl.StringVar(&opts.Report, "report", "", "write a JUnit XML report to `FILE`, one test case per object")
+	fl.StringVar(&opts.LogFile, "log-file", "", "write the provisioning logs as JSON Lines to `FILE` as the cycle runs (as logs --format jsonl)")
+	fl.StringVar(&opts.HAR, "har", "", "record every HTTP exchange with the target as HAR 1.2 in `FILE` (token redacted; replay reads it)")
 	fl.StringVar(&opts.Sync, "sync", "normal", "embedded database's synchronous mode: normal (survives a crash of miscim) or full (survives power loss)")
 	fl.StringVar(&opts.BooleanValues, "boolean-values", string(entrasync.BooleanVerbatim), "how a Boolean attribute's value other than True/False (MI's \"1\"/\"0\") is sent: verbatim-string, coerce-boolean or export-error")
 	fl.Bool("skip-out-of-scope-deletions", false, "do not disable users that leave scope (the job setting SkipOutOfScopeDeletions; default: the mapping's)")
@@ -216,6 +224,8 @@ the job is quarantined, or deletes were staged, 4 the probe was refused
 	fl.StringVar(&opts.EscrowSchedule, "escrow-schedule", "30m,1h,2h,4h,8h,16h,24h", "back-off between retries of a failed object, in job time")
 	_ = cmd.MarkFlagFilename("state", "db")
 	_ = cmd.MarkFlagFilename("report", "xml")
+	_ = cmd.MarkFlagFilename("log-file", "jsonl")
+	_ = cmd.MarkFlagFilename("har", "har")
 	cmdutil.EnumFlag(cmd, "dialect", entrasync.Dialects)
 	cmdutil.EnumFlag(cmd, "boolean-values", entrasync.BooleanPolicies)
 	cmdutil.EnumFlag(cmd, "skip-out-of-scope-deletions-for", entrasync.SkipScopes)
@@ -292,17 +302,23 @@ type where struct {
 	flag           bool // the URL carries ?aadOptscim062020
 }
 
-// locate decides the target's name and the default state file (DESIGN
-// §5): beside the embedded database (<db without extension>.simulate.db),
-// or per target URL under $XDG_STATE_HOME/miscim/simulate.
+// locate decides the target's name, what the state records it as, and
+// the state file: --state, else simstate.DefaultPath (beside the embedded
+// database, or per target URL under $XDG_STATE_HOME/miscim/simulate),
+// where `miscim logs` looks too.
 func locate(o *Options) where {
 	getenv := o.Getenv
 	if getenv == nil {
 		getenv = os.Getenv
 	}
 	var w where
-	stateDir := filepath.Join(xdgState(getenv), "miscim", "simulate")
-	if u := strings.TrimSpace(o.Config.URL); u != "" {
+	u := strings.TrimSpace(o.Config.URL)
+	db := o.Config.DB
+	if u == "" && db == "" {
+		db = target.DefaultDBPathFrom(getenv)
+	}
+	w.state = simstate.DefaultPath(u, db, getenv)
+	if u != "" {
 		base := u
 		if pu, err := url.Parse(u); err == nil {
 			for k := range pu.Query() {
@@ -310,55 +326,24 @@ func locate(o *Options) where {
 					w.flag = true
 				}
 			}
+			pu.User = nil
 			pu.RawQuery, pu.Fragment = "", ""
 			pu.Path = strings.TrimRight(pu.Path, "/")
 			base = pu.String()
-			w.name = pu.Redacted()
 		}
-		w.identity = base
-		host := "target"
-		if pu, err := url.Parse(base); err == nil && pu.Host != "" {
-			host = strings.NewReplacer(":", "-", "[", "", "]", "").Replace(pu.Host)
-		}
-		w.state = filepath.Join(stateDir, host+"-"+shortHash(base)+".db")
+		w.identity, w.name = base, base
 	} else {
-		db := o.Config.DB
-		if db == "" {
-			db = target.DefaultDBPathFrom(getenv)
-		}
 		w.identity = "embedded:" + db
-		w.name = "embedded (" + db + ")"
-		if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
-			if pu, err := url.Parse(db); err == nil {
-				w.name = "embedded (" + pu.Redacted() + ")"
-			}
-			w.state = filepath.Join(stateDir, "postgres-"+shortHash(db)+".db")
-		} else {
-			w.state = strings.TrimSuffix(db, filepath.Ext(db)) + ".simulate.db"
+		name := db
+		if postgres.IsURL(db) {
+			name = postgres.Redact(db)
 		}
+		w.name = "embedded (" + name + ")"
 	}
 	if o.State != "" {
 		w.state = o.State
 	}
 	return w
-}
-
-func shortHash(s string) string {
-	h := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(h[:4])
-}
-
-func xdgState(getenv func(string) string) string {
-	if d := getenv("XDG_STATE_HOME"); d != "" && filepath.IsAbs(d) {
-		return d
-	}
-	home := getenv("HOME")
-	if home == "" {
-		if h, err := os.UserHomeDir(); err == nil {
-			home = h
-		}
-	}
-	return filepath.Join(home, ".local", "state")
 }
 
 // simulateRun runs the cycles and reports.
@@ -412,13 +397,52 @@ func simulateRun(ctx context.Context, o *Options) error {
 		}
 	}
 
+	// The provisioning logs: stored in the state file for `miscim logs`,
+	// and with --log-file as JSON Lines, as the cycle runs. A dry run
+	// provisions nothing and logs nothing.
+	var store *provlog.Store
+	var jsonl *provlog.JSONLWriter
+	var har *client.HARWriter
+	closeLogs := func() error {
+		var errs []error
+		if store != nil {
+			errs = append(errs, store.Close())
+			store = nil
+		}
+		if jsonl != nil {
+			errs = append(errs, jsonl.Close())
+			jsonl = nil
+		}
+		if har != nil {
+			errs = append(errs, har.Close())
+			har = nil
+		}
+		return errors.Join(errs...)
+	}
+	defer closeLogs()
+	if !o.DryRun {
+		if store, err = provlog.NewStore(st.DB()); err != nil {
+			return stateError(err)
+		}
+		if o.LogFile != "" {
+			if jsonl, err = provlog.CreateJSONL(o.LogFile); err != nil {
+				return &cmdutil.InputError{Err: err, Hints: []string{"--log-file names the JSON Lines file to write"}}
+			}
+		}
+		if o.HAR != "" {
+			if har, err = client.CreateHAR(o.HAR, build.Version); err != nil {
+				return &cmdutil.InputError{Err: err, Hints: []string{"--har names the HAR file to write"}}
+			}
+		}
+	}
+
 	var tgt *target.Target
 	if !o.DryRun {
 		sync := sqlite.SyncNormal
 		if strings.EqualFold(o.Sync, "full") {
 			sync = sqlite.SyncFull
 		}
-		if tgt, err = o.Target(ctx, sync); err != nil {
+		if tgt, err = o.Target(ctx, sync, har); err != nil {
 			return err
 		}
 		defer tgt.Close()
@@ -427,11 +451,14 @@ func simulateRun(ctx context.Context, o *Options) error {
 	var runs []*cycleOutput
 	run := func(mp *mapping.Mapper) (*cycleOutput, error) {
 		co := &cycleOutput{where: w, state: st.Path(), dialect: dialect}
-		col := &collector{keep: rep != nil || o.OnDemand != "" || o.DryRun}
+		col := &collector{keep: rep != nil || o.OnDemand != ""}
 		// On demand, the steps are the output; a cycle has a live line
 		// per object and a progress bar.
 		live := newLive(o.IO, o.OnDemand == "")
-		sinks := multiSink{col, live}
+		var sinks provlog.Sink = provlog.NewMulti(col, live.sink())
+		if store != nil {
+			sinks = provlog.NewMulti(store, jsonlSink(jsonl), col, live.sink())
+		}
 		opts := entrasync.Options{
 			State: st, Mapper: mp, Sink: sinks, Policy: policyOf(o, dialect),
 			Concurrency: o.Concurrency, Rate: o.Rate, Retries: o.Retries, DeleteThreshold: o.DeleteThreshold,
@@ -456,6 +483,11 @@ func simulateRun(ctx context.Context, o *Options) error {
 		}
 		live.done()
 		co.res, co.records = res, col.records
+		if store != nil {
+			if ferr := store.Flush(context.WithoutCancel(ctx)); ferr != nil && err == nil {
+				err = ferr
+			}
+		}
 		return co, err
 	}
 
@@ -498,6 +530,9 @@ func simulateRun(ctx context.Context, o *Options) error {
 			continue
 		}
 		mp = next
+	}
+	if err := closeLogs(); err != nil {
+		return err
 	}
 	if rep != nil {
 		if err := commitReport(rep, runs); err != nil {
@@ -601,16 +636,11 @@ func appOf(mp *mapping.Mapper) entrasync.App {
 	return app
 }
 
-// provlog sinks of the command: the records kept for the report and
-// provisioning on demand, and the live line.
-
-type multiSink []provlog.Sink
-
-func (m multiSink) Add(ctx context.Context, r provlog.Record) error {
-	for _, s := range m {
-		if err := s.Add(ctx, r); err != nil {
-			return err
-		}
+// jsonlSink is the --log-file sink, nil (left out by provlog.NewMulti)
+// without one.
+func jsonlSink(j *provlog.JSONLWriter) provlog.Sink {
+	if j == nil {
+		return nil
 	}
-	return nil
+	return j
 }

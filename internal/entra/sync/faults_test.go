@@ -3,89 +3,14 @@ package sync
 import (
 	"context"
 	"errors"
-	"net/http"
-	"regexp"
 	"strings"
-	gosync "sync"
 	"testing"
 	"time"
 
 	"github.com/miscim/miscim/internal/entra/provlog"
 	"github.com/miscim/miscim/internal/scim"
+	"github.com/miscim/miscim/internal/testkit/faulttarget"
 )
-
-// faults answers matching requests in place of the target, a given number
-// of times: a scripted fault target in front of the real handler. The
-// requests it answers never reach the target's request log, so it keeps
-// its own.
-type faults struct {
-	mu    gosync.Mutex
-	rules []*fault
-	hits  []string
-}
-
-type fault struct {
-	method string
-	path   *regexp.Regexp // matched against the path after /scim/v2, with the query
-	status int
-	header map[string]string
-	body   string
-	delay  time.Duration // answered after this long (timeouts)
-	times  int           // how many requests it answers; < 0 every one
-}
-
-func (f *faults) add(r *fault) { f.mu.Lock(); f.rules = append(f.rules, r); f.mu.Unlock() }
-
-func (f *faults) wrap(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := strings.TrimPrefix(r.URL.Path, "/scim/v2")
-		if r.URL.RawQuery != "" {
-			p += "?" + r.URL.RawQuery
-		}
-		f.mu.Lock()
-		var hit *fault
-		for _, rule := range f.rules {
-			if rule.times != 0 && rule.method == r.Method && rule.path.MatchString(p) {
-				hit = rule
-				if rule.times > 0 {
-					rule.times--
-				}
-				f.hits = append(f.hits, r.Method+" "+p)
-				break
-			}
-		}
-		f.mu.Unlock()
-		if hit == nil {
-			next.ServeHTTP(w, r)
-			return
-		}
-		if hit.delay > 0 {
-			select {
-			case <-time.After(hit.delay):
-			case <-r.Context().Done():
-				return
-			}
-		}
-		for k, v := range hit.header {
-			w.Header().Set(k, v)
-		}
-		w.Header().Set("Content-Type", "application/scim+json")
-		w.WriteHeader(hit.status)
-		_, _ = w.Write([]byte(hit.body))
-	})
-}
-
-func (f *faults) hitCount() int { f.mu.Lock(); defer f.mu.Unlock(); return len(f.hits) }
-
-func scimError(status int, detail string) string {
-	return `{"schemas":["` + scim.ErrorSchema + `"],"status":"` + itoa(status) + `","detail":"` + detail + `"}`
-}
-
-func withFaults(h *harness) *faults {
-	f := &faults{}
-	h.wrap = f.wrap
-	return f
-}
 
 // sleeps records the waits of the retry policy.
 type sleeps struct {
@@ -101,17 +26,17 @@ func (s *sleeps) sleep(_ context.Context, d time.Duration) error {
 }
 
 func TestConflictOnCreateIsEscrowedAndMatchedAgain(t *testing.T) {
-	h := newHarness(t, "N")
-	f := withFaults(h)
-	f.add(&fault{method: "POST", path: regexp.MustCompile(`^/Users$`), status: 409, body: scimError(409, "userName ann@contoso.com is already taken"), times: 1})
+	h := newFaultHarness(t, "N")
+	c := faulttarget.Conflict("POST", "/Users")
+	c.Detail, c.Times = "userName ann@contoso.com is already taken", 1
+	h.ft.Script(c)
 	tt := &tTenant{users: []tUser{{id: idAnn, upn: "ann@contoso.com", given: "Ann", sur: "Lee"}}, assigned: []string{idAnn}}
 	h.setTenant(tt.yaml())
 	cr := h.run("")
 	if cr.err != nil {
 		t.Fatal(cr.err)
 	}
-	// The POST answered by the fault never reached the target's log.
-	h.wantLines(cr.lines(), userProbe, groupProbe, matchUser("ann@contoso.com"))
+	h.wantLines(cr.lines(), userProbe, groupProbe, matchUser("ann@contoso.com"), postAnn)
 	r := wantRecord(t, h, "ann@contoso.com", provlog.ActionCreate, provlog.StatusFailure)
 	ei := r.ProvisioningStatusInfo.ErrorInformation
 	if ei.ErrorCode != CodeEntryConflict || !strings.Contains(ei.Reason, "StatusCode: Conflict") || !strings.Contains(ei.Reason, "already taken") ||
@@ -131,9 +56,10 @@ func TestConflictOnCreateIsEscrowedAndMatchedAgain(t *testing.T) {
 }
 
 func TestConflictThenTheTargetUserIsMatched(t *testing.T) {
-	h := newHarness(t, "N")
-	f := withFaults(h)
-	f.add(&fault{method: "POST", path: regexp.MustCompile(`^/Users$`), status: 409, body: scimError(409, "conflict"), times: 1})
+	h := newFaultHarness(t, "N")
+	c := faulttarget.Conflict("POST", "/Users")
+	c.Times = 1
+	h.ft.Script(c)
 	tt := &tTenant{users: []tUser{{id: idAnn, upn: "ann@contoso.com", given: "Ann", sur: "Lee"}}, assigned: []string{idAnn}}
 	h.setTenant(tt.yaml())
 	h.run("")
@@ -153,10 +79,10 @@ func TestConflictThenTheTargetUserIsMatched(t *testing.T) {
 }
 
 func TestThrottlingIsRetriedHonouringRetryAfter(t *testing.T) {
-	h := newHarness(t, "N")
-	f := withFaults(h)
-	f.add(&fault{method: "GET", path: regexp.MustCompile(`^/Users\?filter=userName%20eq%20%22ann`), status: 429, header: map[string]string{"Retry-After": "7"}, body: scimError(429, "slow down"), times: 2})
-	f.add(&fault{method: "POST", path: regexp.MustCompile(`^/Users$`), status: 503, body: scimError(503, "busy"), times: 1})
+	h := newFaultHarness(t, "N")
+	throttle := faulttarget.TooManyRequests("GET", "/Users", "7")
+	throttle.Filter, throttle.Times = `userName eq "ann`, 2
+	h.ft.Script(throttle, faulttarget.Fault{Method: "POST", Path: "/Users", Status: 503, Detail: "busy", Times: 1})
 	tt := &tTenant{users: []tUser{{id: idAnn, upn: "ann@contoso.com", given: "Ann", sur: "Lee"}}, assigned: []string{idAnn}}
 	h.setTenant(tt.yaml())
 	var s sleeps
@@ -164,7 +90,7 @@ func TestThrottlingIsRetriedHonouringRetryAfter(t *testing.T) {
 	if cr.err != nil {
 		t.Fatal(cr.err)
 	}
-	h.wantLines(cr.lines(), userProbe, groupProbe, matchUser("ann@contoso.com"), postAnn)
+	h.wantLines(cr.lines(), userProbe, groupProbe, matchUser("ann@contoso.com"), matchUser("ann@contoso.com"), matchUser("ann@contoso.com"), postAnn, postAnn)
 	if len(s.d) != 3 || s.d[0] != 7*time.Second || s.d[1] != 7*time.Second || s.d[2] != time.Second {
 		t.Errorf("waits %v, want [7s 7s 1s] (Retry-After, then the back-off)", s.d)
 	}
@@ -175,11 +101,11 @@ func TestThrottlingIsRetriedHonouringRetryAfter(t *testing.T) {
 }
 
 func TestServerErrorsAreRetriedForReadsOnlyThenEscrowed(t *testing.T) {
-	h := newHarness(t, "N")
+	h := newFaultHarness(t, "N")
 	tt := baseTenant()
-	initial(t, h, tt)
-	f := withFaults(h)
-	f.add(&fault{method: "GET", path: regexp.MustCompile(`^/Users/`), status: 500, body: scimError(500, "boom"), times: -1})
+	h.setTenant(tt.yaml())
+	h.mustRun()
+	h.ft.Script(faulttarget.ServerError("GET", "/Users/*"))
 	tt.userRef(idAnn).sur = "Lee-Smith"
 	h.setTenant(tt.yaml())
 	var s sleeps
@@ -187,8 +113,8 @@ func TestServerErrorsAreRetriedForReadsOnlyThenEscrowed(t *testing.T) {
 	if cr.err != nil {
 		t.Fatal(cr.err)
 	}
-	if f.hitCount() != 1+DefaultRetries {
-		t.Errorf("%d attempts, want %d", f.hitCount(), 1+DefaultRetries)
+	if n := strings.Count(strings.Join(cr.lines(), "\n"), "GET /Users/"); n != 1+DefaultRetries {
+		t.Errorf("%d attempts, want %d", n, 1+DefaultRetries)
 	}
 	if len(s.d) != 3 || s.d[0] != time.Second || s.d[1] != 2*time.Second || s.d[2] != 4*time.Second {
 		t.Errorf("waits %v", s.d)
@@ -199,15 +125,12 @@ func TestServerErrorsAreRetriedForReadsOnlyThenEscrowed(t *testing.T) {
 	}
 
 	// A PATCH answered 500 is not repeated: it may have been applied.
-	f.mu.Lock()
-	f.rules = nil
-	f.hits = nil
-	f.mu.Unlock()
-	f.add(&fault{method: "PATCH", path: regexp.MustCompile(`^/Users/`), status: 500, body: scimError(500, "boom"), times: -1})
+	h.ft.ClearScript()
+	h.ft.Script(faulttarget.ServerError("PATCH", "/Users/*"))
 	h.clock.advance(time.Hour)
 	cr = h.run("")
-	if f.hitCount() != 1 {
-		t.Errorf("the PATCH was sent %d times", f.hitCount())
+	if n := h.countLines(cr, "PATCH /Users/"); n != 1 {
+		t.Errorf("the PATCH was sent %d times", n)
 	}
 	if cr.res.Escrowed != 1 {
 		t.Errorf("escrowed %d", cr.res.Escrowed)
@@ -215,9 +138,10 @@ func TestServerErrorsAreRetriedForReadsOnlyThenEscrowed(t *testing.T) {
 }
 
 func TestTimeoutFailsTheObject(t *testing.T) {
-	h := newHarness(t, "N")
-	f := withFaults(h)
-	f.add(&fault{method: "POST", path: regexp.MustCompile(`^/Users$`), status: 201, body: `{}`, delay: 10 * time.Second, times: 1})
+	h := newFaultHarness(t, "N")
+	hang := faulttarget.Hang("POST", "/Users")
+	hang.Times = 1
+	h.ft.Script(hang)
 	tt := &tTenant{users: []tUser{{id: idAnn, upn: "ann@contoso.com", given: "Ann", sur: "Lee"}}, assigned: []string{idAnn}}
 	h.setTenant(tt.yaml())
 	h.timeout = 200 * time.Millisecond
@@ -229,16 +153,17 @@ func TestTimeoutFailsTheObject(t *testing.T) {
 	if r.ProvisioningStatusInfo.ErrorInformation.ErrorCode != CodeTimeout {
 		t.Errorf("code %+v", r.ProvisioningStatusInfo.ErrorInformation)
 	}
-	if f.hitCount() != 1 {
-		t.Errorf("the POST was sent %d times; a POST that timed out is not repeated", f.hitCount())
+	if n := h.countLines(cr, "POST /Users"); n != 1 {
+		t.Errorf("the POST was sent %d times; a POST that timed out is not repeated", n)
 	}
 }
 
 func TestInvalidAnchorIsEscrowedNeverRecreated(t *testing.T) {
-	h := newHarness(t, "N")
+	h := newFaultHarness(t, "N")
 	tt := baseTenant()
 	initial(t, h, tt)
 	annID := h.user("ann@contoso.com")["id"].(string)
+	// Deleted in the target behind provisioning's back: a real 404.
 	if err := h.e.DeleteUser(context.Background(), annID, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -277,9 +202,8 @@ func TestInvalidAnchorIsEscrowedNeverRecreated(t *testing.T) {
 }
 
 func TestProbeFailures(t *testing.T) {
-	h := newHarness(t, "N")
-	f := withFaults(h)
-	f.add(&fault{method: "GET", path: regexp.MustCompile(`^/Users\?filter=userName%20eq%20%2200000000`), status: 401, body: scimError(401, "bad token"), times: 1})
+	h := newFaultHarness(t, "N")
+	h.ft.Script(faulttarget.Fault{Method: "GET", Path: "/Users", Filter: `userName eq "00000000`, Status: 401, Detail: "bad token", Times: 1})
 	h.setTenant(baseTenant().yaml())
 	cr := h.run("")
 	var pe *ProbeError
@@ -291,7 +215,7 @@ func TestProbeFailures(t *testing.T) {
 	if q == nil || q.Reason != "EncounteredQuarantineException" {
 		t.Fatalf("quarantine %+v", q)
 	}
-	if len(cr.lines()) != 0 {
+	if len(cr.lines()) != 1 {
 		t.Errorf("after the failed probe nothing is sent: %v", cr.lines())
 	}
 	// The next cycle succeeds and lifts the quarantine.
@@ -307,7 +231,7 @@ func TestProbeFailures(t *testing.T) {
 	}
 
 	// A 404 instead of 200 with an empty list is a compliance failure.
-	f.add(&fault{method: "GET", path: regexp.MustCompile(`^/Groups\?excludedAttributes=members&filter=displayName%20eq%20%2200000000`), status: 404, body: scimError(404, "no"), times: 1})
+	h.ft.Script(faulttarget.Fault{Method: "GET", Path: "/Groups", Filter: `displayName eq "00000000`, Status: 404, Detail: "no", Times: 1})
 	cr = h.run("")
 	if !errors.As(cr.err, &pe) || errors.As(cr.err, &se) || !strings.Contains(cr.err.Error(), "SCIM compliance") {
 		t.Fatalf("err %v", cr.err)
@@ -315,9 +239,8 @@ func TestProbeFailures(t *testing.T) {
 }
 
 func TestEscrowThresholdQuarantines(t *testing.T) {
-	h := newHarness(t, "N")
-	f := withFaults(h)
-	f.add(&fault{method: "POST", path: regexp.MustCompile(`^/Users$`), status: 500, body: scimError(500, "down"), times: -1})
+	h := newFaultHarness(t, "N")
+	h.ft.Script(faulttarget.ServerError("POST", "/Users"))
 	h.setTenant(baseTenant().yaml())
 	cr := h.run("", func(o *Options) { o.Thresholds = Thresholds{Start: 2, Total: 100, Cap: 1000, Proportion: 0.4} })
 	if cr.err != nil {

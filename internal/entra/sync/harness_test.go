@@ -3,7 +3,6 @@ package sync
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -23,6 +22,7 @@ import (
 	"github.com/miscim/miscim/internal/server"
 	"github.com/miscim/miscim/internal/store/sqlite"
 	"github.com/miscim/miscim/internal/target"
+	"github.com/miscim/miscim/internal/testkit/faulttarget"
 )
 
 // The end-to-end harness: the embedded engine behind the real HTTP
@@ -95,7 +95,6 @@ type harness struct {
 	n      int
 	ids    int
 	idMu   gosync.Mutex
-	wrap   func(http.Handler) http.Handler
 	policy Policy
 	tenant string
 	mapp   *mapping.Mapping
@@ -103,6 +102,19 @@ type harness struct {
 	ctx context.Context
 	// timeout is the client's per-request timeout (default 5s).
 	timeout time.Duration
+	// ft, when set, is the target instead of the request-logged engine:
+	// internal/testkit/faulttarget, with a script of faults; it records
+	// every request it receives, faulted or not.
+	ft *faulttarget.Target
+}
+
+// newFaultHarness is a harness whose target is a fault target.
+func newFaultHarness(t *testing.T, softDeleteMode string) *harness {
+	t.Helper()
+	h := newHarness(t, softDeleteMode)
+	h.ft = faulttarget.New(t, faulttarget.Options{SoftDelete: softDeleteMode})
+	h.e = h.ft.Engine
+	return h
 }
 
 func newHarness(t *testing.T, softDeleteMode string) *harness {
@@ -194,14 +206,17 @@ func (h *harness) run(ref string, adjust ...func(*Options)) *cycleRun {
 	h.t.Helper()
 	h.n++
 	logDir := filepath.Join(h.dir, fmt.Sprintf("log%02d", h.n))
-	srv := server.New(h.e, server.Options{LogDir: logDir})
-	var hd http.Handler = server.LocalAdmin(srv)
-	if h.wrap != nil {
-		hd = h.wrap(hd)
-	}
-	c, err := client.New(client.Options{BaseURL: target.EmbeddedBaseURL, Transport: client.HandlerTransport(hd), Retries: -1, Timeout: h.requestTimeout()})
-	if err != nil {
-		h.t.Fatal(err)
+	var c *client.Client
+	var srv *server.Server
+	var err error
+	if h.ft != nil {
+		c = h.ft.InProcess(h.t, client.Options{Retries: -1, Timeout: h.requestTimeout()})
+	} else {
+		srv = server.New(h.e, server.Options{LogDir: logDir})
+		c, err = client.New(client.Options{BaseURL: target.EmbeddedBaseURL, Transport: client.HandlerTransport(server.LocalAdmin(srv)), Retries: -1, Timeout: h.requestTimeout()})
+		if err != nil {
+			h.t.Fatal(err)
+		}
 	}
 	opts := Options{
 		Client: c, State: h.state, Mapper: h.mapper(), Sink: h.sink, Policy: h.policy, Concurrency: 1,
@@ -220,10 +235,21 @@ func (h *harness) run(ref string, adjust ...func(*Options)) *cycleRun {
 	} else {
 		res, err = Run(ctx, opts)
 	}
+	cr := &cycleRun{res: res, err: err}
+	if h.ft != nil {
+		for _, r := range h.ft.Requests() {
+			x := reqlog.Exchange{Method: r.Method, Target: r.Path, RequestBody: r.Body, Status: r.Status}
+			if r.Query != "" {
+				x.Target += "?" + r.Query
+			}
+			cr.reqs = append(cr.reqs, x)
+		}
+		h.ft.Forget()
+		return cr
+	}
 	if err := srv.Close(); err != nil {
 		h.t.Fatal(err)
 	}
-	cr := &cycleRun{res: res, err: err}
 	if _, serr := os.Stat(logDir); serr == nil {
 		set, rerr := reqlog.Read([]string{logDir})
 		if rerr != nil {
@@ -232,6 +258,17 @@ func (h *harness) run(ref string, adjust ...func(*Options)) *cycleRun {
 		cr.reqs = set.Exchanges
 	}
 	return cr
+}
+
+// countLines counts the cycle's requests that start with prefix.
+func (h *harness) countLines(cr *cycleRun, prefix string) int {
+	n := 0
+	for _, l := range cr.lines() {
+		if strings.HasPrefix(l, prefix) {
+			n++
+		}
+	}
+	return n
 }
 
 // mustRun runs a cycle that must not fail.

@@ -80,7 +80,7 @@ func (m *recordMeta) objectRecord(c *Case, name string, out *Outcome, started, e
 		case PurposeMatch:
 			steps = append(steps, matchStep(c, x, name))
 		case PurposeRead:
-			st := provlog.Step{Name: "EntryImportByAnchor", ProvisioningStepType: provlog.StepMatching, Status: provlog.StatusSuccess,
+			st := provlog.Step{Name: "EntryImportByJoiningProperty", ProvisioningStepType: provlog.StepMatching, Status: provlog.StatusSuccess,
 				Description: "Retrieved " + kind + " '" + c.Entry.TargetID + "' from " + m.app.Name + " by the id cached when it was created or matched",
 				Details:     provlog.Details{"TargetId": c.Entry.TargetID, "Request": x.Request.Method + " " + x.Request.Path, "StatusCode": strconv.Itoa(x.Response.Status)}}
 			if !x.Response.OK() {

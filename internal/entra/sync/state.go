@@ -6,15 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
-	_ "github.com/ncruces/go-sqlite3/driver" // the "sqlite3" database/sql driver
-
 	"github.com/miscim/miscim/internal/entra/mapping"
+	"github.com/miscim/miscim/internal/entra/simstate"
 )
 
 // The state database is the simulator's own, as Entra's provisioning
@@ -158,37 +154,39 @@ type StateError struct{ Err error }
 func (e *StateError) Error() string { return e.Err.Error() }
 func (e *StateError) Unwrap() error { return e.Err }
 
-// OpenState opens or creates the state database at path for target. A
-// state that belongs to another target is refused: links to one target's
-// ids mean nothing to another.
+// OpenState opens or creates the state file at path (simstate.Open: WAL,
+// one connection) for target and makes the connector space's tables
+// current. A state that belongs to another target is refused: links to
+// one target's ids mean nothing to another.
 func OpenState(ctx context.Context, path, target string, newID func() string) (*State, error) {
+	db, err := simstate.Open(ctx, path)
+	if err != nil {
+		return nil, &StateError{Err: fmt.Errorf("%w; choose another --state", err)}
+	}
+	st, err := NewState(ctx, db, path, target, newID)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+// NewState is OpenState on a state database already open; Close closes
+// db.
+func NewState(ctx context.Context, db *sql.DB, path, target string, newID func() string) (*State, error) {
 	if newID == nil {
 		newID = randomID
 	}
-	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, &StateError{Err: fmt.Errorf("create the directory of the state file %s: %w; choose another --state", path, err)}
-		}
+	// A page cache of 64 MiB: the connector space of a 100,000-user tenant
+	// and its memberships stay in memory through a cycle.
+	if _, err := db.ExecContext(ctx, `PRAGMA cache_size = -65536`); err != nil {
+		return nil, &StateError{Err: fmt.Errorf("state file %s: %w", path, err)}
 	}
-	q := url.Values{}
-	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(ON)", "cache_size(-65536)"} {
-		q.Add("_pragma", p)
-	}
-	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite3", fileURI(path, q))
-	if err != nil {
-		return nil, &StateError{Err: fmt.Errorf("open the state file %s: %w", path, err)}
-	}
-	// One connection: the simulator is the only writer, and it reads its
-	// own writes.
-	db.SetMaxOpenConns(1)
 	s := &State{db: db, path: path}
 	if err := s.migrate(ctx); err != nil {
-		db.Close()
 		return nil, &StateError{Err: fmt.Errorf("state file %s: %w; move it away or choose another --state", path, err)}
 	}
 	if err := s.loadJob(ctx, target, newID); err != nil {
-		db.Close()
 		return nil, err
 	}
 	return s, nil
@@ -197,29 +195,15 @@ func OpenState(ctx context.Context, path, target string, newID func() string) (*
 // CopyState writes a consistent copy of the state file at from to to
 // (VACUUM INTO), for a dry run to work on.
 func CopyState(ctx context.Context, from, to string) error {
-	db, err := sql.Open("sqlite3", fileURI(from, url.Values{"_pragma": {"busy_timeout(10000)"}}))
+	db, err := simstate.OpenExisting(ctx, from)
 	if err != nil {
-		return &StateError{Err: fmt.Errorf("open the state file %s: %w", from, err)}
+		return &StateError{Err: err}
 	}
 	defer db.Close()
 	if _, err := db.ExecContext(ctx, `VACUUM INTO ?`, to); err != nil {
 		return &StateError{Err: fmt.Errorf("copy the state file %s: %w", from, err)}
 	}
 	return nil
-}
-
-// fileURI is the SQLite URI of the file at path: '?', '#' and '%' in the
-// path are percent-encoded so that none of it is read as the query (as
-// store/sqlite.FileURI does for the engine's database).
-func fileURI(path string, params url.Values) string {
-	if abs, err := filepath.Abs(path); err == nil {
-		path = abs
-	}
-	u := url.URL{Scheme: "file", Path: filepath.ToSlash(path), OmitHost: true}
-	if filepath.VolumeName(path) != "" {
-		u.Path = "/" + u.Path
-	}
-	return u.String() + "?" + params.Encode()
 }
 
 // DB is the database, for the provisioning-log store's tables.
