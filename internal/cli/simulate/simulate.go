@@ -346,6 +346,10 @@ func locate(o *Options) where {
 	return w
 }
 
+// Run runs the cycles and reports, as the command does after its flags
+// are checked.
+func Run(ctx context.Context, o *Options) error { return simulateRun(ctx, o) }
+
 // simulateRun runs the cycles and reports.
 func simulateRun(ctx context.Context, o *Options) error {
 	now := o.Now
