@@ -37,8 +37,13 @@ func main() {
 	users := flag.Int("users", 100_000, "users of the large tenant")
 	small := flag.Int("small", 10_000, "users of the small tenant of the incremental table")
 	skipServe := flag.Bool("skip-serve", false, "leave out the cycle over loopback to serve")
+	onlyInitial := flag.Bool("initial-only", false, "measure the initial cycles only")
+	extra := flag.String("args", "", "more simulate flags, space-separated (e.g. \"--concurrency 10\")")
 	flag.Parse()
-	code, err := run(*miscim, *users, *small, *skipServe)
+	if *extra != "" {
+		extraArgs = strings.Fields(*extra)
+	}
+	code, err := run(*miscim, *users, *small, *skipServe, *onlyInitial)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "simbench:", err)
 		os.Exit(1)
@@ -68,7 +73,10 @@ type result struct {
 	sum   summary
 }
 
-func run(miscim string, users, small int, skipServe bool) (int, error) {
+// extraArgs are added to every simulate command line (-args).
+var extraArgs []string
+
+func run(miscim string, users, small int, skipServe, onlyInitial bool) (int, error) {
 	dir, err := os.MkdirTemp("", "miscim-simbench-")
 	if err != nil {
 		return 0, err
@@ -121,6 +129,12 @@ func run(miscim string, users, small int, skipServe bool) (int, error) {
 		}
 	}
 
+	if onlyInitial {
+		if !ok {
+			return 3, nil
+		}
+		return 0, nil
+	}
 	fmt.Printf("\nincremental cycles (--scope all): the wall time includes reading the tenant; the cycle is the simulator's work:\n")
 	fmt.Printf("%-8s %-9s %9s %9s %9s %9s\n", "users", "changed", "objects", "requests", "cycle", "wall")
 	for _, n := range []int{small, users} {
@@ -187,6 +201,7 @@ func simulate(miscim, dir string, global []string, args ...string) (result, erro
 		return result{}, err
 	}
 	argv := append(append([]string{"--db", filepath.Join(dir, "miscim.db")}, global...), append([]string{"simulate", "-o", "json"}, args...)...)
+	argv = append(argv, extraArgs...)
 	cmd := exec.Command(miscim, argv...)
 	cmd.Env = benchEnv(dir)
 	var out, errb bytes.Buffer

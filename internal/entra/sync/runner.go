@@ -1353,7 +1353,7 @@ type committer struct {
 }
 
 func newCommitter(st *State, dry bool) *committer {
-	c := &committer{st: st, in: make(chan Unit, 1024), done: make(chan struct{}), dry: dry}
+	c := &committer{st: st, in: make(chan Unit, 4096), done: make(chan struct{}), dry: dry}
 	go c.loop()
 	return c
 }
