@@ -107,8 +107,10 @@ fuzz:
 # bench runs the Go benchmarks, then the runs over loopback and in fresh
 # processes: paging through 100,000 users and `users list` of them
 # (cmd/listbench); the load run (bench-load); the tenant load of a
-# 100,000-user Graph export (docs/performance.md). Each run prints its
-# numbers; bench fails when any of them misses a target, after all have run.
+# 100,000-user Graph export; simulate's initial and incremental cycles of
+# the 100,000-user tenant (cmd/simbench) (docs/performance.md). Each run
+# prints its numbers; bench fails when any of them misses a target, after
+# all have run.
 #
 # The load run drives serve against a trivial SCIM handler made durable and
 # one in memory, in interleaved rounds of the same run, with the ratios
@@ -131,6 +133,7 @@ bench-all:
 	$(LOADGEN) || status=1; \
 	$(GO) run ./cmd/replicaload -miscim bin/miscim -duration 10s -clients 8 || status=1; \
 	$(GO) run ./cmd/tenantload -users 100000 -groups 1000 -memberships 200000 || status=1; \
+	$(GO) run ./cmd/simbench -miscim bin/miscim || status=1; \
 	exit $$status
 
 bench-go:
@@ -138,6 +141,11 @@ bench-go:
 
 bench-load: build
 	$(LOADGEN)
+
+# bench-simulate is cmd/simbench alone: simulate's cycles of the
+# 100,000-user tenant, each a fresh process of bin/miscim.
+bench-simulate: build
+	$(GO) run ./cmd/simbench -miscim bin/miscim
 
 # profile-load runs one round with CPU and allocation profiles of serve
 # under each workload, printed by component and kept in .cache/profile.
