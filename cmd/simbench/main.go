@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/miscim/miscim/internal/entra/tenant/tenantgen"
+	"github.com/miscim/miscim/internal/loadrun"
 )
 
 const token = "simbench-admin-token"
@@ -240,23 +241,12 @@ func startServe(miscim, dir string) (string, func(), error) {
 	if err := os.WriteFile(tokenFile, []byte(token), 0o600); err != nil {
 		return "", nil, err
 	}
-	ready := filepath.Join(dir, "ready")
-	cmd := exec.Command(miscim, "serve", "--addr", "127.0.0.1:0", "--quiet", "--db", filepath.Join(dir, "served.db"),
-		"--admin-token-file", tokenFile, "--log-dir", filepath.Join(dir, "log"), "--ready-file", ready)
-	cmd.Env = benchEnv(dir)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		return "", nil, fmt.Errorf("start serve: %w", err)
+	p, err := loadrun.Start(dir, "serve", benchEnv(dir), miscim, "serve", "--addr", "127.0.0.1:0", "--quiet",
+		"--db", filepath.Join(dir, "served.db"), "--admin-token-file", tokenFile, "--log-dir", filepath.Join(dir, "log"))
+	if err != nil {
+		return "", nil, err
 	}
-	stop := func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() }
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if b, err := os.ReadFile(ready); err == nil && len(bytes.TrimSpace(b)) > 0 {
-			return strings.TrimSpace(string(b)), stop, nil
-		}
-	}
-	stop()
-	return "", nil, fmt.Errorf("serve did not become ready: %s", stderr.String())
+	return p.URL, p.Stop, nil
 }
 
 // benchEnv keeps the user's own miscim configuration out of the runs.
