@@ -44,7 +44,8 @@ FUZZ_TARGETS := \
 	./internal/reqlog:FuzzReadGzip:20000x \
 	./internal/entra/mapping:FuzzLoad:15000x \
 	./internal/yamltree:FuzzParse:30000x \
-	./internal/entra/provlog:FuzzRecordJSON:20000x
+	./internal/entra/provlog:FuzzRecordJSON:20000x \
+	./internal/entra/sync:FuzzParseSchedule:10000x
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
