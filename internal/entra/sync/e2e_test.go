@@ -5,6 +5,7 @@ import (
 
 	"github.com/miscim/miscim/internal/entra/mapping"
 	"github.com/miscim/miscim/internal/entra/provlog"
+	"github.com/miscim/miscim/internal/jsonappend"
 )
 
 const mappingUsers = mapping.Users
@@ -88,7 +89,7 @@ func op(d Dialect, name, path, value string) string {
 	}
 	s := `{"op":"` + o.Name(d) + `"`
 	if path != "" {
-		s += `,"path":` + string(appendString(nil, path))
+		s += `,"path":` + string(jsonappend.String(nil, path))
 	}
 	if value != "" {
 		s += `,"value":` + value
@@ -96,7 +97,7 @@ func op(d Dialect, name, path, value string) string {
 	return s + "}"
 }
 
-func q(s string) string { return string(appendString(nil, s)) }
+func q(s string) string { return string(jsonappend.String(nil, s)) }
 
 // each runs a test in both dialects and both soft-delete modes.
 func each(t *testing.T, f func(t *testing.T, h *harness, d Dialect, mode string)) {

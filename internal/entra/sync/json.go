@@ -3,7 +3,8 @@ package sync
 import (
 	"encoding/json"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/miscim/miscim/internal/jsonappend"
 )
 
 // The request bodies Entra sends are written here byte for byte: compact
@@ -46,14 +47,14 @@ func (o *obj) set(key string, val any) {
 type rawNull struct{}
 
 // appendJSON appends v as compact JSON: obj keeps its order, strings are
-// escaped as encoding/json does without HTML escaping, anything else goes
+// escaped as encoding/json does without HTML escaping (jsonappend), anything else goes
 // through encoding/json.
 func appendJSON(b []byte, v any) []byte {
 	switch t := v.(type) {
 	case nil, rawNull:
 		return append(b, "null"...)
 	case string:
-		return appendString(b, t)
+		return jsonappend.String(b, t)
 	case bool:
 		return strconv.AppendBool(b, t)
 	case obj:
@@ -62,7 +63,7 @@ func appendJSON(b []byte, v any) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, m.key)
+			b = jsonappend.String(b, m.key)
 			b = append(b, ':')
 			b = appendJSON(b, m.val)
 		}
@@ -84,7 +85,7 @@ func appendJSON(b []byte, v any) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, e)
+			b = jsonappend.String(b, e)
 		}
 		return append(b, ']')
 	case json.Number:
@@ -95,57 +96,4 @@ func appendJSON(b []byte, v any) []byte {
 		return append(b, "null"...)
 	}
 	return append(b, enc...)
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString writes s as a JSON string, escaping as encoding/json's
-// Encoder does with SetEscapeHTML(false): quotes, backslashes, control
-// characters, U+2028 and U+2029; an invalid UTF-8 byte becomes \ufffd.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
