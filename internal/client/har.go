@@ -177,23 +177,9 @@ func (t *timing) mark(p *time.Time) func() {
 
 // RoundTrip implements http.RoundTripper.
 func (r *harRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
-	var reqBody []byte
-	if req.Body != nil && req.Body != http.NoBody {
-		if req.GetBody != nil {
-			if rc, err := req.GetBody(); err == nil {
-				reqBody, _ = io.ReadAll(rc)
-				rc.Close()
-			}
-		} else {
-			b, err := io.ReadAll(req.Body)
-			req.Body.Close()
-			if err != nil {
-				return nil, err
-			}
-			req = req.Clone(req.Context())
-			req.Body = io.NopCloser(bytes.NewReader(b))
-			reqBody = b
-		}
+	req, reqBody, err := readRequestBody(req)
+	if err != nil {
+		return nil, err
 	}
 	tm := &timing{start: time.Now()}
 	trace := &httptrace.ClientTrace{

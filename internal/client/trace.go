@@ -40,23 +40,9 @@ func newTracer(next http.RoundTripper, w io.Writer, token string) *tracer {
 
 // RoundTrip implements http.RoundTripper.
 func (t *tracer) RoundTrip(req *http.Request) (*http.Response, error) {
-	var reqBody []byte
-	if req.Body != nil && req.Body != http.NoBody {
-		if req.GetBody != nil {
-			if rc, err := req.GetBody(); err == nil {
-				reqBody, _ = io.ReadAll(rc)
-				rc.Close()
-			}
-		} else {
-			b, err := io.ReadAll(req.Body)
-			req.Body.Close()
-			if err != nil {
-				return nil, err
-			}
-			req = req.Clone(req.Context())
-			req.Body = io.NopCloser(bytes.NewReader(b))
-			reqBody = b
-		}
+	req, reqBody, err := readRequestBody(req)
+	if err != nil {
+		return nil, err
 	}
 	var buf bytes.Buffer
 	fmt.Fprintf(&buf, "> %s %s\n", req.Method, req.URL)
@@ -168,3 +154,28 @@ type errReader struct{ err error }
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 var _ http.RoundTripper = (*tracer)(nil)
+
+// readRequestBody returns the request's body for a recorder (the HAR
+// recorder, --trace) without consuming it: through GetBody when the
+// request can give it again, else read once and put back on a clone.
+func readRequestBody(req *http.Request) (*http.Request, []byte, error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return req, nil, nil
+	}
+	if req.GetBody != nil {
+		var body []byte
+		if rc, err := req.GetBody(); err == nil {
+			body, _ = io.ReadAll(rc)
+			rc.Close()
+		}
+		return req, body, nil
+	}
+	b, err := io.ReadAll(req.Body)
+	req.Body.Close()
+	if err != nil {
+		return nil, nil, err
+	}
+	req = req.Clone(req.Context())
+	req.Body = io.NopCloser(bytes.NewReader(b))
+	return req, b, nil
+}
