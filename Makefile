@@ -56,8 +56,9 @@ all: build
 build:
 	$(GO) build -trimpath -ldflags "-X github.com/miscim/miscim/internal/build.Version=$(VERSION)" -o bin/miscim ./cmd/miscim
 
-# demo: the embedded engine, served over HTTP, fed what Entra sends for the
-# bundled sample tenant (cmd/demo).
+# demo: Entra's provisioning of the bundled sample tenant, simulated by
+# miscim simulate against the embedded engine served over HTTP, then a
+# scripted change of the tenant and incremental cycles (cmd/demo).
 demo: build
 	$(GO) run ./cmd/demo -miscim bin/miscim
 
