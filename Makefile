@@ -18,17 +18,17 @@ FUZZTIME ?= 1m
 # of the short run in make test (a few seconds each on a 2-core machine);
 # make fuzz runs each for FUZZTIME instead (.ci/fuzz says why both).
 FUZZ_TARGETS := \
-	./internal/scim:FuzzParseFilter:150000x \
-	./internal/scim:FuzzParsePath:150000x \
-	./internal/scim:FuzzParsePatch:150000x \
-	./internal/scim:FuzzApplyPatch:150000x \
-	./internal/scim:FuzzAppendJSON:150000x \
+	./internal/scim:FuzzParseFilter:75000x \
+	./internal/scim:FuzzParsePath:75000x \
+	./internal/scim:FuzzParsePatch:75000x \
+	./internal/scim:FuzzApplyPatch:75000x \
+	./internal/scim:FuzzAppendJSON:75000x \
 	./internal/reqlog:FuzzRecordJSON:30000x \
 	./internal/engine:FuzzCreateUser:4000x \
 	./internal/engine:FuzzPatchUser:3000x \
 	./internal/engine:FuzzPatchGroup:2000x \
-	./internal/server:FuzzHandler:10000x \
-	./internal/render:FuzzTableFits:10000x \
+	./internal/server:FuzzHandler:6000x \
+	./internal/render:FuzzTableFits:5000x \
 	./internal/entra/expr:FuzzParse:40000x \
 	./internal/entra/expr:FuzzEval:40000x \
 	./internal/entra/tenant:FuzzJSONRead:30000x \
