@@ -264,3 +264,53 @@ func expandHome(p string, env Env) string {
 
 // Load reads a config file; a missing file is an empty one.
 func Load(path string, env Env) (File, error) { return loadFile(path, false, env) }
+
+// ResolveOther resolves a second target that a command compares with the
+// first (diff --against): spec is a SCIM base URL (http:// or https://),
+// the name of a profile of the config file the first's settings read, or
+// an embedded database (a SQLite file, or a postgres:// URL). tokenFile
+// gives the URL's token (a profile's own token-file is used otherwise).
+// Timeout, TLS settings and tracing are the first target's unless the
+// profile sets its own.
+func ResolveOther(spec, tokenFile string, base Resolved, env Env) (Resolved, error) {
+	spec = strings.TrimSpace(spec)
+	r := Resolved{ConfigPath: base.ConfigPath, Timeout: base.Timeout, Insecure: base.Insecure, CAFile: base.CAFile, NoColor: base.NoColor, Verbose: base.Verbose}
+	lower := strings.ToLower(spec)
+	isURL := strings.HasPrefix(lower, "http://") || strings.HasPrefix(lower, "https://")
+	var prof *Profile
+	if !isURL && spec != "" {
+		if file, err := loadFile(base.ConfigPath, false, env); err == nil {
+			if p, ok := file.Profiles[spec]; ok {
+				prof = &p
+			}
+		}
+	}
+	switch {
+	case spec == "":
+		return r, errorf("--against is empty: give a SCIM base URL, a profile of %s or an embedded database", base.ConfigPath)
+	case isURL:
+		r.URL = spec
+	case prof != nil:
+		r.Profile, r.URL, r.DB = spec, prof.URL, expandHome(prof.DB, env)
+		if prof.CAFile != "" {
+			r.CAFile = expandHome(prof.CAFile, env)
+		}
+		r.Insecure = r.Insecure || prof.Insecure
+		if tokenFile == "" && prof.TokenFile != "" {
+			tokenFile = expandHome(prof.TokenFile, env)
+		}
+		if r.URL == "" && r.DB == "" {
+			return r, errorf("profile %q of %s names neither a url nor a db", spec, base.ConfigPath)
+		}
+	default:
+		r.DB = expandHome(spec, env)
+	}
+	if tokenFile != "" {
+		tok, err := readToken(tokenFile, env)
+		if err != nil {
+			return r, err
+		}
+		r.Token, r.TokenFrom = tok, tokenFile
+	}
+	return r, nil
+}

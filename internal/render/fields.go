@@ -48,3 +48,15 @@ func WriteFields(ios *iostreams.IOStreams, fields []Field) error {
 	_, err := fmt.Fprint(ios.Out, b.String())
 	return err
 }
+
+// WrapText makes one line of free text safe for a terminal (as table cells
+// are) and breaks it at spaces into lines of at most width columns; a word
+// wider than a line is cut. Runs of spaces become one. width 0 only makes
+// it safe.
+func WrapText(s string, width int) []string {
+	s = terminalText(s)
+	if width <= 0 {
+		return []string{strings.Join(strings.Fields(s), " ")}
+	}
+	return wrap(s, width)
+}
