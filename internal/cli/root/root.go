@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/miscim/miscim/internal/cli/cmdutil"
+	"github.com/miscim/miscim/internal/cli/diff"
 	"github.com/miscim/miscim/internal/cli/expr"
 	"github.com/miscim/miscim/internal/cli/groups"
 	"github.com/miscim/miscim/internal/cli/logs"
@@ -109,6 +110,7 @@ Exit codes: 0 success, 1 unexpected failure, 2 usage or input error,
 	add(groupDiagnostics, mapping.NewCmdMapping(f))
 	add(groupDiagnostics, expr.NewCmdExpr(f, nil))
 	add(groupDiagnostics, simulate.NewCmdSimulate(f, nil))
+	add(groupDiagnostics, diff.NewCmdDiff(f, nil))
 	add(groupDiagnostics, replay.NewCmdReplay(f, nil))
 	add(groupDiagnostics, logs.NewCmdLogs(f, nil))
 	add(groupServer, serve.NewCmdServe(f, nil))
