@@ -2,8 +2,10 @@ package diff
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
+	gosync "sync"
 
 	"github.com/miscim/miscim/internal/entra/mapping"
 	"github.com/miscim/miscim/internal/entra/tenant"
@@ -62,6 +64,39 @@ func Compare(mp *mapping.Mapper, snap *Snapshot, opts Options) *Report {
 	sortChanges(c.rep.Changes)
 	c.rep.users, c.rep.groups, c.rep.snap, c.rep.mp = c.users, c.groups, snap, mp
 	return c.rep
+}
+
+// sink collects what one worker of a pass finds, for drain to add in
+// order.
+type sink struct {
+	changes           []Change
+	paired, identical int
+}
+
+// drain adds a sink's changes and counts.
+func (c *comparison) drain(out *sink, sum *Counts) {
+	sum.Paired += out.paired
+	sum.Identical += out.identical
+	for _, ch := range out.changes {
+		c.add(ch)
+	}
+}
+
+// parallel runs fn over [0, n) cut into one range per core, and returns
+// the ranges' results in order.
+func parallel[T any](n int, fn func(lo, hi int) T) []T {
+	w := max(1, min(runtime.GOMAXPROCS(0), n/1000))
+	out := make([]T, w)
+	var wg gosync.WaitGroup
+	for k := range w {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[k] = fn(n*k/w, n*(k+1)/w)
+		}()
+	}
+	wg.Wait()
+	return out
 }
 
 func (c *comparison) add(ch Change) {
@@ -131,12 +166,18 @@ func (c *comparison) compareUsers() {
 		leftKeys[k] = make([]string, n)
 	}
 	inScope := make([]bool, n)
-	d := &mapping.Desired{}
-	for i := range n {
-		c.mp.UserTo(d, c.t.User(i))
-		inScope[i] = d.Scope.InScope
-		desiredKeys(keys, d, leftKeys, i)
-	}
+	// Mapping every user twice (for the keys, then for the comparison)
+	// costs less than keeping 100,000 mapped users; both passes run on
+	// every core, each worker over its own range, with its own Desired.
+	parallel(n, func(lo, hi int) struct{} {
+		d := &mapping.Desired{}
+		for i := lo; i < hi; i++ {
+			c.mp.UserTo(d, c.t.User(i))
+			inScope[i] = d.Scope.InScope
+			desiredKeys(keys, d, leftKeys, i)
+		}
+		return struct{}{}
+	})
 	p := pairObjects(keys, leftKeys, targetKeys(keys, snap.Users), inScope)
 	c.users = p
 	sum := &c.rep.Summary.Users
@@ -147,13 +188,20 @@ func (c *comparison) compareUsers() {
 		}
 	}
 	c.removedUsers = make([]bool, len(snap.Users))
-	for i := range n {
-		u := c.t.User(i)
-		if p.left[i] < 0 && (p.dup[i] || !inScope[i] && p.targetDup[int32(i)] == nil) {
-			continue
+	sinks := parallel(n, func(lo, hi int) *sink {
+		out := &sink{}
+		d := &mapping.Desired{}
+		for i := lo; i < hi; i++ {
+			if p.left[i] < 0 && (p.dup[i] || !inScope[i] && p.targetDup[int32(i)] == nil) {
+				continue
+			}
+			c.mp.UserTo(d, c.t.User(i))
+			c.object(out, d, p, i, set, om)
 		}
-		c.mp.UserTo(d, u)
-		c.object(d, p, i, set, om)
+		return out
+	})
+	for _, out := range sinks {
+		c.drain(out, sum)
 	}
 	c.duplicates(mapping.Users, p, func(i int32) Ref {
 		u := c.t.User(int(i))
@@ -173,12 +221,11 @@ func (c *comparison) compareUsers() {
 
 // object reports one tenant object that pairs, or is in scope, or
 // matches several target objects.
-func (c *comparison) object(d *mapping.Desired, p *pairing, i int, set *attrSet, om *mapping.ObjectMapping) {
+func (c *comparison) object(out *sink, d *mapping.Desired, p *pairing, i int, set *attrSet, om *mapping.ObjectMapping) {
 	kind := om.Kind
 	objects := c.snap.Users
-	sum := &c.rep.Summary.Users
 	if kind == mapping.Groups {
-		objects, sum = c.snap.Groups, &c.rep.Summary.Groups
+		objects = c.snap.Groups
 	}
 	base := Change{Object: kind.Singular(), Identity: d.Name, SourceID: d.ObjectID, kind: kind, order: i}
 	if cands := p.targetDup[int32(i)]; cands != nil {
@@ -194,7 +241,7 @@ func (c *comparison) object(d *mapping.Desired, p *pairing, i int, set *attrSet,
 		for _, j := range cands {
 			ch.Objects = append(ch.Objects, Ref{Side: "target", Identity: objects[j].Name, ID: objects[j].ID})
 		}
-		c.add(ch)
+		out.changes = append(out.changes, ch)
 		return
 	}
 	j := p.left[i]
@@ -213,23 +260,23 @@ func (c *comparison) object(d *mapping.Desired, p *pairing, i int, set *attrSet,
 			ch.Action = ActionNone
 			ch.Reason = d.Scope.String() + "; not in the target, and Create is not a target object action of the mapping"
 		}
-		c.add(ch)
+		out.changes = append(out.changes, ch)
 		return
 	}
 	o := objects[j]
-	sum.Paired++
+	out.paired++
 	base.TargetID, base.PairedBy = o.ID, p.pairedBy(i)
 	if !d.Scope.InScope {
 		if ch, ok := c.outOfScope(base, d, o, set, om); ok {
-			c.add(ch)
+			out.changes = append(out.changes, ch)
 			return
 		}
-		sum.Identical++
+		out.identical++
 		return
 	}
 	attrs := attributes(d, o, set)
 	if len(attrs) == 0 {
-		sum.Identical++
+		out.identical++
 		return
 	}
 	ch := base
@@ -248,7 +295,7 @@ func (c *comparison) object(d *mapping.Desired, p *pairing, i int, set *attrSet,
 		ch.Action = ActionNone
 		ch.Reason = plural(len(attrs), "attribute") + " differ, and Update is not a target object action of the mapping"
 	}
-	c.add(ch)
+	out.changes = append(out.changes, ch)
 }
 
 // outOfScope reports a tenant object out of scope whose target object is

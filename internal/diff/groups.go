@@ -31,12 +31,14 @@ func (c *comparison) compareGroups() {
 			sum.InScope++
 		}
 	}
+	out := &sink{}
 	for i, d := range c.desiredGroups {
 		if p.left[i] < 0 && (p.dup[i] || !inScope[i] && p.targetDup[int32(i)] == nil) {
 			continue
 		}
-		c.object(d, p, i, set, om)
+		c.object(out, d, p, i, set, om)
 	}
+	c.drain(out, sum)
 	c.duplicates(mapping.Groups, p, func(i int32) Ref {
 		g := c.t.Group(int(i))
 		return Ref{Side: "tenant", Identity: g.DisplayName(), ID: g.ObjectID()}

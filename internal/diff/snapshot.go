@@ -2,7 +2,9 @@ package diff
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	gosync "sync"
 
@@ -148,29 +150,35 @@ func Read(ctx context.Context, c *client.Client, name string, opts ReadOptions) 
 	s := &Snapshot{Name: name, users: comparedAttributes(&opts.Mapping.Users), groups: comparedAttributes(&opts.Mapping.Groups)}
 	var wg gosync.WaitGroup
 	var userErr, groupErr error
+	// Only the attributes compared are asked for: the target encodes and
+	// miscim decodes a third of what whole resources hold. Whole
+	// resources are read when one is to be shown (Keep).
+	users, groups := client.ListParams{}, client.ListParams{ExcludedAttributes: noMembers}
+	if opts.Keep == nil {
+		users = client.ListParams{Attributes: s.users.projection(mapping.Users)}
+		groups = client.ListParams{Attributes: s.groups.projection(mapping.Groups)}
+	}
 	if opts.Users {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			userErr = c.ListAll(ctx, client.Users, client.ListParams{}, 0, func(r scim.Resource) error {
+			userErr = listAll(ctx, c, client.Users, users, func(r scim.Resource) {
 				o := s.users.object(mapping.Users, r)
 				if opts.Keep != nil && opts.Keep(o) {
 					o.Resource = r
 				}
 				s.Users = append(s.Users, o)
-				return nil
-			})
+			}, func() { s.Users = nil })
 		}()
 	}
 	if opts.Groups {
-		groupErr = c.ListAll(ctx, client.Groups, client.ListParams{ExcludedAttributes: noMembers}, 0, func(r scim.Resource) error {
+		groupErr = listAll(ctx, c, client.Groups, groups, func(r scim.Resource) {
 			o := s.groups.object(mapping.Groups, r)
 			if opts.Keep != nil && opts.Keep(o) {
 				o.Resource = r
 			}
 			s.Groups = append(s.Groups, o)
-			return nil
-		})
+		}, func() { s.Groups = nil })
 	}
 	wg.Wait()
 	if userErr != nil {
@@ -186,6 +194,47 @@ func Read(ctx context.Context, c *client.Client, name string, opts ReadOptions) 
 		s.MembersRead = true
 	}
 	return s, nil
+}
+
+// listAll pages through a resource. A target that rejects the
+// projection (400 on the first page) is read again without it: whole
+// resources hold the same values.
+func listAll(ctx context.Context, c *client.Client, resource string, p client.ListParams, fn func(scim.Resource), reset func()) error {
+	n := 0
+	err := c.ListAll(ctx, resource, p, 0, func(r scim.Resource) error { n++; fn(r); return nil })
+	var se *scim.Error
+	if err != nil && n == 0 && len(p.Attributes) > 0 && errors.As(err, &se) && se.Status == 400 {
+		reset()
+		p.Attributes = nil
+		if resource == client.Groups {
+			p.ExcludedAttributes = noMembers
+		}
+		return c.ListAll(ctx, resource, p, 0, func(r scim.Resource) error { fn(r); return nil })
+	}
+	return err
+}
+
+// projection is the attributes parameter that returns what an Object
+// reads (RFC 7644 §3.4.2.5; id is always returned): the compared
+// attributes (their top-level attribute: name, emails), the names and
+// externalId, a user's active and the miscim extension.
+func (s *attrSet) projection(k mapping.ObjectKind) []string {
+	out := []string{"externalId"}
+	if k == mapping.Groups {
+		out = append(out, "displayName")
+	} else {
+		out = append(out, "userName", "active", scim.MiscimUserSchema)
+	}
+	for _, p := range s.paths {
+		name := p.Name
+		if p.URI != "" {
+			name = p.URI + ":" + p.Name
+		}
+		if !slices.ContainsFunc(out, func(o string) bool { return strings.EqualFold(o, name) }) {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // readMembers reads every group's members, n groups at once.
