@@ -49,7 +49,7 @@ FUZZ_TARGETS := \
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: update-golden demo newman all build test unit postgres-test bench-all fuzz fuzz-short bench bench-go bench-load profile-load lint fmt vet staticcheck clean docs completions generated check-generated
+.PHONY: update-golden demo newman all build test unit postgres-test bench-all fuzz fuzz-short bench bench-go bench-load bench-simulate bench-diff profile-load lint fmt vet staticcheck clean docs completions generated check-generated
 
 all: build
 
@@ -110,7 +110,8 @@ fuzz:
 # processes: paging through 100,000 users and `users list` of them
 # (cmd/listbench); the load run (bench-load); the tenant load of a
 # 100,000-user Graph export; simulate's initial and incremental cycles of
-# the 100,000-user tenant (cmd/simbench) (docs/performance.md). Each run
+# the 100,000-user tenant (cmd/simbench); diff of that tenant against the
+# embedded target and over loopback (cmd/diffbench) (docs/performance.md). Each run
 # prints its numbers; bench fails when any of them misses a target, after
 # all have run.
 #
@@ -136,6 +137,7 @@ bench-all:
 	$(GO) run ./cmd/replicaload -miscim bin/miscim -duration 10s -clients 8 || status=1; \
 	$(GO) run ./cmd/tenantload -users 100000 -groups 1000 -memberships 200000 || status=1; \
 	$(GO) run ./cmd/simbench -miscim bin/miscim || status=1; \
+	$(GO) run ./cmd/diffbench -miscim bin/miscim || status=1; \
 	exit $$status
 
 bench-go:
@@ -148,6 +150,11 @@ bench-load: build
 # 100,000-user tenant, each a fresh process of bin/miscim.
 bench-simulate: build
 	$(GO) run ./cmd/simbench -miscim bin/miscim
+
+# bench-diff is cmd/diffbench alone: diff of the 100,000-user tenant,
+# each a fresh process of bin/miscim.
+bench-diff: build
+	$(GO) run ./cmd/diffbench -miscim bin/miscim
 
 # profile-load runs one round with CPU and allocation profiles of serve
 # under each workload, printed by component and kept in .cache/profile.
