@@ -29,7 +29,7 @@ func CompareTargets(m *mapping.Mapping, target, against *Snapshot, opts Options)
 	}
 	pairKind := func(om *mapping.ObjectMapping, ref, tgt []*Object, sum *Counts) *pairing {
 		set := target.set(om.Kind)
-		keys := pairingKeys(om, set)
+		keys := pairingKeys(om, set, nil)
 		p := pairObjects(keys, targetKeys(keys, ref), targetKeys(keys, tgt), nil)
 		sum.Tenant, sum.InScope, sum.Target = len(ref), len(ref), len(tgt)
 		kind := om.Kind.Singular()

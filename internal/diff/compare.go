@@ -19,6 +19,32 @@ type Options struct {
 	// IgnoreUnmanaged leaves out the target objects that never were in
 	// the tenant (a production Metric Insights has its local admins).
 	IgnoreUnmanaged bool
+	// Links are what the simulator's connector space remembers of the
+	// target; nil when there is none.
+	Links *Links
+}
+
+// Links are the connector space's links: a tenant object's objectId
+// (lower case, as sync.SourceKey keys it) to the target id it is linked
+// to, per kind. With them, objects are paired by their link first, a
+// missing object that is linked is a dangling link (InvalidAnchor), and
+// a target object no tenant object pairs with is deleted by the next
+// cycle only when it is linked.
+type Links struct {
+	Users, Groups map[string]string
+	// State names the state file, for reasons.
+	State string
+}
+
+// of returns a kind's links (nil without a connector space).
+func (l *Links) of(k mapping.ObjectKind) map[string]string {
+	if l == nil {
+		return nil
+	}
+	if k == mapping.Groups {
+		return l.Groups
+	}
+	return l.Users
 }
 
 // comparison is one Compare: the tenant's side, the target's, and the
@@ -33,7 +59,8 @@ type comparison struct {
 
 	users, groups   *pairing
 	desiredGroups   []*mapping.Desired
-	removedUsers    []bool // target users reported removed (would be deleted)
+	removedUsers    []bool          // target users reported removed (would be deleted)
+	linkedTargets   map[string]bool // target ids the connector space links
 	userByTargetID  map[string]int32
 	skipOutOfScope  bool
 	groupsCompared  bool
@@ -48,6 +75,16 @@ func Compare(mp *mapping.Mapper, snap *Snapshot, opts Options) *Report {
 	c.skipOutOfScope = c.m.SkipOutOfScopeDeletions
 	c.groupsCompared = c.m.Groups.Enabled && opts.Only != OnlyUsers
 	c.membersCompared = c.groupsCompared && snap.MembersRead && opts.Only != OnlyGroups
+	if opts.Links != nil {
+		c.linkedTargets = map[string]bool{}
+		for _, m := range []map[string]string{opts.Links.Users, opts.Links.Groups} {
+			for _, id := range m {
+				if id != "" {
+					c.linkedTargets[id] = true
+				}
+			}
+		}
+	}
 	c.userByTargetID = make(map[string]int32, len(snap.Users))
 	for j, o := range snap.Users {
 		c.userByTargetID[o.ID] = int32(j)
@@ -118,6 +155,8 @@ func targetKeys(keys []keySpec, objs []*Object) [][]string {
 		for j, o := range objs {
 			var s string
 			switch {
+			case keys[k].link:
+				s = o.ID
 			case keys[k].Attr == "userName" || keys[k].Attr == "displayName":
 				s = o.Name
 			default:
@@ -132,12 +171,14 @@ func targetKeys(keys []keySpec, objs []*Object) [][]string {
 // desiredKeys fills the key values of one desired object: the matching
 // values Entra queries with (before defaults), and the fallback's value
 // as it flows.
-func desiredKeys(keys []keySpec, d *mapping.Desired, out [][]string, i int) {
+func desiredKeys(keys []keySpec, links map[string]string, d *mapping.Desired, out [][]string, i int) {
 	var ms []mapping.Match
 	for k := range keys {
 		key := &keys[k]
 		var s string
-		if key.matching {
+		if key.link {
+			s = links[strings.ToLower(d.ObjectID)]
+		} else if key.matching {
 			if ms == nil {
 				ms = d.Matching()
 			}
@@ -159,7 +200,8 @@ func desiredKeys(keys []keySpec, d *mapping.Desired, out [][]string, i int) {
 func (c *comparison) compareUsers() {
 	snap, om := c.snap, &c.m.Users
 	set := snap.users
-	keys := pairingKeys(om, set)
+	links := c.opts.Links.of(mapping.Users)
+	keys := pairingKeys(om, set, links)
 	n := c.t.UserCount()
 	leftKeys := make([][]string, len(keys))
 	for k := range keys {
@@ -174,7 +216,7 @@ func (c *comparison) compareUsers() {
 		for i := lo; i < hi; i++ {
 			c.mp.UserTo(d, c.t.User(i))
 			inScope[i] = d.Scope.InScope
-			desiredKeys(keys, d, leftKeys, i)
+			desiredKeys(keys, links, d, leftKeys, i)
 		}
 		return struct{}{}
 	})
@@ -252,7 +294,14 @@ func (c *comparison) object(out *sink, d *mapping.Desired, p *pairing, i int, se
 		ch := base
 		ch.Kind, ch.Action = Missing, ActionCreate
 		ch.Reason = d.Scope.String() + "; not in the target: the next cycle creates it"
+		linked := c.opts.Links.of(kind)[strings.ToLower(d.ObjectID)]
 		switch {
+		case linked != "":
+			// Entra reads a linked object by its id and never re-creates
+			// it (InvalidAnchor, entra-edge-cases §7).
+			ch.Action = ActionFail
+			ch.TargetID = linked
+			ch.Reason = fmt.Sprintf("%s; the connector space links it to %s, which the target does not hold: a cycle that evaluates it gets 404 (InvalidAnchor) and does not re-create it (simulate --restart-full matches it again)", d.Scope.String(), linked)
 		case d.Err() != nil:
 			ch.Action = ActionFail
 			ch.Reason = d.Scope.String() + "; not in the target, and its export fails: " + d.Err().Error()
@@ -400,6 +449,24 @@ func attributes(d *mapping.Desired, o *Object, set *attrSet) []Attribute {
 func (c *comparison) unpaired(o *Object, om *mapping.ObjectMapping, j int) Change {
 	ch := Change{Object: om.Kind.Singular(), Identity: o.Name, TargetID: o.ID, kind: om.Kind, order: 1<<30 + j}
 	anchor := o.ExternalID != "" && o.Source != "local" && c.snap.set(om.Kind).position("externalId") >= 0
+	if c.linkedTargets != nil {
+		// The connector space says which objects Entra manages: it
+		// deletes those whose source is gone, and nothing else.
+		switch {
+		case c.linkedTargets[o.ID]:
+			ch.Kind, ch.Action = Removed, ActionDelete
+			ch.Reason = "linked in the connector space, and its tenant object is gone: the next cycle deletes it"
+			if !om.Actions.Delete {
+				ch.Action = ActionNone
+				ch.Reason = "linked in the connector space, and its tenant object is gone; Delete is not a target object action, so it stays"
+			}
+			return ch
+		case anchor:
+			ch.Kind, ch.Action = Removed, ActionNone
+			ch.Reason = fmt.Sprintf("no tenant object has its externalId %s, and the connector space does not link it: no cycle deletes it (Entra deletes only what it manages)", o.ExternalID)
+			return ch
+		}
+	}
 	if !anchor {
 		ch.Kind, ch.Action = Unmanaged, ActionNone
 		ch.Reason = "in the target, never in the tenant: Entra does not manage it"
@@ -435,7 +502,7 @@ func (c *comparison) duplicates(kind mapping.ObjectKind, p *pairing, ref func(in
 			ch.Objects = append(ch.Objects, or)
 			names = append(names, or.Identity)
 		}
-		key := p.keys[0].Attr
+		key := p.firstMatching()
 		ch.Reason = fmt.Sprintf("%d %ss of the tenant in scope have the same %s (%s): Entra matches them all with one target object", len(others)+1, kind.Singular(), key, strings.Join(append([]string{r.Identity}, names...), ", "))
 		for _, i := range append([]int32{f}, others...) {
 			if j := p.left[i]; j >= 0 {

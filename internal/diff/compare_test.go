@@ -265,3 +265,52 @@ func TestDuplicates(t *testing.T) {
 		}
 	})
 }
+
+// What the simulator's connector space remembers changes the verdicts it
+// decides: a renamed object pairs by its link whatever its matching
+// values, a linked object the target lost is a dangling link
+// (InvalidAnchor, not a create), and a target object whose source is gone
+// is deleted only when it is linked.
+func TestConnectorSpaceLinks(t *testing.T) {
+	hardDeleted := edit(baseTenant, "  - objectId: "+fayID+"\n    userPrincipalName: fay@contoso.com\n    givenName: Fay\n    surname: Wong\n    mail: fay@contoso.com\n    accountEnabled: true\n", "",
+		"  - principalId: "+fayID+"\n", "")
+	newAssigned := edit(baseTenant, "assignments:\n", "assignments:\n  - principalId: "+carolID+"\n")
+	for _, tc := range []struct {
+		name   string
+		tenant string
+		links  func(ids map[string]string) *Links
+		want   []string
+		reason string
+	}{
+		{"linked and gone: deleted", hardDeleted, func(ids map[string]string) *Links { return &Links{Users: ids} },
+			[]string{"removed user fay@contoso.com delete"}, "linked in the connector space"},
+		{"not linked and gone: left alone", hardDeleted, func(map[string]string) *Links { return &Links{Users: map[string]string{}} },
+			[]string{"removed user fay@contoso.com none"}, "the connector space does not link it"},
+		{"linked, lost by the target: InvalidAnchor", newAssigned, func(ids map[string]string) *Links {
+			ids[strings.ToLower(carolID)] = "0dead000-0000-4000-8000-000000000000"
+			return &Links{Users: ids}
+		}, []string{"missing user carol@contoso.com fail"}, "InvalidAnchor"},
+		{"the link pairs a renamed user", edit(baseTenant, "userPrincipalName: ann@contoso.com", "userPrincipalName: ann.lee@contoso.com",
+			"mail: ann@contoso.com", "mail: ann.lee@contoso.com"), func(ids map[string]string) *Links { return &Links{Users: ids} },
+			[]string{`changed user ann.lee@contoso.com update userName:"ann@contoso.com"→"ann.lee@contoso.com" emails[type eq "work"].value:"ann@contoso.com"→"ann.lee@contoso.com"`}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tt := newTarget(t)
+			tt.provision(t, mapper(t, baseTenant, nil, ""))
+			ids := map[string]string{}
+			for oid, name := range map[string]string{annID: "ann@contoso.com", bobID: "bob@contoso.com", fayID: "fay@contoso.com"} {
+				ids[strings.ToLower(oid)] = tt.id(t, client.Users, "userName", name)
+			}
+			r := tt.diff(t, mapper(t, tc.tenant, nil, ""), Options{Links: tc.links(ids)})
+			if got := briefs(r); !slices.Equal(got, tc.want) {
+				t.Fatalf("changes\n got %q\nwant %q", got, tc.want)
+			}
+			if !strings.Contains(r.Changes[0].Reason, tc.reason) {
+				t.Errorf("reason %q, want it to say %q", r.Changes[0].Reason, tc.reason)
+			}
+			if tc.reason == "" && r.Changes[0].PairedBy != "link" {
+				t.Errorf("paired by %q, want the link", r.Changes[0].PairedBy)
+			}
+		})
+	}
+}

@@ -8,7 +8,8 @@ import (
 func (c *comparison) compareGroups() {
 	snap, om := c.snap, &c.m.Groups
 	set := snap.groups
-	keys := pairingKeys(om, set)
+	links := c.opts.Links.of(mapping.Groups)
+	keys := pairingKeys(om, set, links)
 	n := c.t.GroupCount()
 	leftKeys := make([][]string, len(keys))
 	for k := range keys {
@@ -20,7 +21,7 @@ func (c *comparison) compareGroups() {
 		d := c.mp.Group(c.t.Group(i))
 		c.desiredGroups[i] = d
 		inScope[i] = d.Scope.InScope
-		desiredKeys(keys, d, leftKeys, i)
+		desiredKeys(keys, links, d, leftKeys, i)
 	}
 	p := pairObjects(keys, leftKeys, targetKeys(keys, snap.Groups), inScope)
 	c.groups = p

@@ -20,7 +20,14 @@ type keySpec struct {
 	// matching: one of Entra's matching attributes; the others are
 	// diff's own fallback (externalId), which Entra does not query.
 	matching bool
+	// link: the connector space's link (a tenant object's linked target
+	// id against the target object's id), which Entra reads a linked
+	// object by before any matching (GET /Users/{id}).
+	link bool
 }
+
+// linkKey is the name pairedBy gives the connector space's link.
+const linkKey = "link"
 
 // pairingKeys are the attributes a kind's objects are paired by: the
 // matching attributes in precedence order (userName for users and
@@ -30,12 +37,19 @@ type keySpec struct {
 // finds an object Entra would find by the link it keeps: a user whose
 // UPN changed, a soft-deleted user whose userName flows as its tombstone
 // UPN.
-func pairingKeys(om *mapping.ObjectMapping, set *attrSet) []keySpec {
+//
+// With a connector space (links not nil), its link comes first: Entra
+// reads a linked object by its id and matches only objects it has not
+// linked.
+func pairingKeys(om *mapping.ObjectMapping, set *attrSet, links map[string]string) []keySpec {
 	rs := scim.User
 	if om.Kind == mapping.Groups {
 		rs = scim.Group
 	}
 	var keys []keySpec
+	if links != nil {
+		keys = append(keys, keySpec{Attr: linkKey, pos: -1, link: true})
+	}
 	seen := map[int]bool{}
 	add := func(target string, matching bool) {
 		pos := set.position(target)
@@ -103,6 +117,16 @@ type pairing struct {
 	dup       []bool
 }
 
+// firstMatching names the first matching attribute.
+func (p *pairing) firstMatching() string {
+	for _, k := range p.keys {
+		if k.matching {
+			return k.Attr
+		}
+	}
+	return p.keys[len(p.keys)-1].Attr
+}
+
 // pairedBy names the key an object was paired by.
 func (p *pairing) pairedBy(i int) string {
 	if p.left[i] < 0 {
@@ -144,6 +168,9 @@ func pairObjects(keys []keySpec, leftKeys, rightKeys [][]string, dupCheck []bool
 			continue
 		}
 		for k := range keys {
+			if keys[k].link {
+				continue
+			}
 			if !keys[k].matching {
 				break
 			}

@@ -18,10 +18,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/miscim/miscim/internal/cli/cmdutil"
+	"github.com/miscim/miscim/internal/cli/simulate"
 	"github.com/miscim/miscim/internal/config"
 	"github.com/miscim/miscim/internal/diff"
 	"github.com/miscim/miscim/internal/entra/expr"
 	"github.com/miscim/miscim/internal/entra/mapping"
+	entrasync "github.com/miscim/miscim/internal/entra/sync"
 	"github.com/miscim/miscim/internal/entra/tenant"
 	"github.com/miscim/miscim/internal/iostreams"
 	"github.com/miscim/miscim/internal/render"
@@ -48,6 +50,14 @@ type Options struct {
 	IgnoreUnmanaged  bool
 	// Limit caps each section on a terminal (0: everything).
 	Limit int
+	// Plan is --plan: the requests the next simulate cycle would send.
+	Plan bool
+	// NoState is --no-state: the simulator's connector space is not read.
+	NoState bool
+	// Sim holds the simulator's settings that locate its state file and
+	// shape what a cycle sends (--state, --dialect, --member-batch,
+	// --remove-members-on-soft-delete); nil: no connector space.
+	Sim *simulate.Options
 
 	// Target opens the target; the run closes it. TargetName names it.
 	Target     func(ctx context.Context) (*target.Target, error)
@@ -57,12 +67,15 @@ type Options struct {
 	// Resolve resolves --against's settings.
 	Resolve func(spec, tokenFile string) (config.Resolved, error)
 	Now     func() time.Time
+
+	plan *simulate.Plan // the plan made with --plan
 }
 
 // NewCmdDiff returns the diff command; runF replaces the run function in
 // tests.
 func NewCmdDiff(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	opts := &Options{IO: f.IO, Target: f.Target, Now: f.Now, Limit: DefaultLimit}
+	opts.Sim = simulate.PlanOptions(config.Resolved{}, f.Env.Getenv, f.Now)
 	opts.TargetName = func() string {
 		r, err := f.Config()
 		if err != nil || r.URL == "" {
@@ -140,7 +153,13 @@ the file and position).`,
 			if opts.Format, err = f.Output(); err != nil {
 				return err
 			}
+			if cmd.Flags().Changed("dialect") {
+				opts.Sim.SetDialect(opts.Sim.Dialect)
+			}
 			if err := opts.check(); err != nil {
+				return err
+			}
+			if opts.Sim.Config, err = f.Config(); err != nil {
 				return err
 			}
 			if runF != nil {
@@ -157,7 +176,15 @@ the file and position).`,
 	fl.StringVar(&opts.AgainstTokenFile, "against-token-file", "", "read the bearer token of --against's URL from `FILE`")
 	fl.BoolVar(&opts.IgnoreUnmanaged, "ignore-unmanaged", false, "leave out the target objects that were never in the tenant (local admins)")
 	fl.IntVar(&opts.Limit, "limit", DefaultLimit, "entries of each section a terminal shows (0: all); piped and JSON output list everything")
+	fl.BoolVar(&opts.Plan, "plan", false, "also print the requests the next simulate cycle would send, as simulate --dry-run plans them")
+	fl.StringVar(&opts.Sim.State, "state", "", "the simulator's state file (default: where simulate keeps it for the target)")
+	fl.BoolVar(&opts.NoState, "no-state", false, "do not read the simulator's connector space: pair by the matching attributes alone")
+	fl.StringVar(&opts.Sim.Dialect, "dialect", opts.Sim.Dialect, "with --plan: the PATCH dialect, legacy or aadOptscim062020 (as simulate's)")
+	fl.IntVar(&opts.Sim.MemberBatch, "member-batch", opts.Sim.MemberBatch, "with --plan: members per membership PATCH (as simulate's)")
+	fl.BoolVar(&opts.Sim.RemoveMembersOnSoftDelete, "remove-members-on-soft-delete", false, "with --plan: remove a soft-deleted user from its groups (as simulate's)")
 	cmdutil.EnumFlag(cmd, "only", diff.Onlys)
+	cmdutil.EnumFlag(cmd, "dialect", entrasync.Dialects)
+	_ = cmd.MarkFlagFilename("state", "db")
 	_ = cmd.MarkFlagFilename("against-token-file")
 	return cmd
 }
@@ -171,6 +198,24 @@ func (o *Options) check() error {
 	}
 	if o.Limit < 0 {
 		return cmdutil.FlagErrorf("invalid --limit %d: give a number of entries, or 0 for all", o.Limit)
+	}
+	if o.Sim != nil {
+		if _, err := entrasync.ParseDialect(o.Sim.Dialect); err != nil {
+			return cmdutil.FlagErrorf("invalid --dialect %q: use legacy or aadOptscim062020", o.Sim.Dialect)
+		}
+		if o.Sim.MemberBatch < 1 || o.Sim.MemberBatch > 1000 {
+			return cmdutil.FlagErrorf("invalid --member-batch %d: use 1 (Entra's observed behaviour) to 1000", o.Sim.MemberBatch)
+		}
+	}
+	if o.Plan {
+		switch {
+		case o.Against != "":
+			return cmdutil.FlagErrorf("--plan plans the next simulate cycle of a tenant, and --against compares two targets: leave out one")
+		case o.NoState:
+			return cmdutil.FlagErrorf("--plan plans from the simulator's connector space: leave out --no-state")
+		case o.Identity != "":
+			return cmdutil.FlagErrorf("--plan lists the whole cycle's requests: leave out --identity (simulate --on-demand %s --dry-run plans one object)", o.Identity)
+		}
 	}
 	if o.Against != "" {
 		if o.Tenant != "" {
@@ -256,9 +301,57 @@ func diffRun(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return cmdutil.FlagErrorf("%v", err)
 	}
-	rep := diff.Compare(mp, snap, diff.Options{Only: diff.Only(opts.Only), IgnoreUnmanaged: opts.IgnoreUnmanaged})
+	links, plan, err := opts.connectorSpace(ctx, mp)
+	if err != nil {
+		return err
+	}
+	rep := diff.Compare(mp, snap, diff.Options{Only: diff.Only(opts.Only), IgnoreUnmanaged: opts.IgnoreUnmanaged, Links: links})
 	head := header{Tenant: tn.Path(), Format: string(tn.Format()), Mapping: m.Name(), Scope: string(mp.Mode()), Target: snap.Name, Only: opts.Only}
+	if links != nil {
+		head.State = links.State
+	}
+	opts.plan = plan
 	return opts.finish(rep, head)
+}
+
+// connectorSpace reads what the simulator remembers of the target, when
+// it has a state file for it (and --no-state is not given), and plans
+// the next cycle with --plan, exactly as simulate --dry-run does
+// (internal/cli/simulate.PlanNext).
+func (o *Options) connectorSpace(ctx context.Context, mp *mapping.Mapper) (*diff.Links, *simulate.Plan, error) {
+	if o.Sim == nil || o.NoState {
+		return nil, nil, nil
+	}
+	var users, groups map[string]*entrasync.Entry
+	var path string
+	var plan *simulate.Plan
+	if o.Plan {
+		p, err := simulate.PlanNext(ctx, o.Sim, mp)
+		if err != nil {
+			return nil, nil, err
+		}
+		plan, path, users, groups = p, p.State, p.Users, p.Groups
+	} else {
+		var err error
+		if path, users, groups, err = simulate.ConnectorSpace(ctx, o.Sim); err != nil {
+			return nil, nil, err
+		}
+	}
+	if path == "" {
+		return nil, plan, nil
+	}
+	links := &diff.Links{Users: map[string]string{}, Groups: map[string]string{}, State: path}
+	for k, e := range users {
+		if e.TargetID != "" {
+			links.Users[k] = e.TargetID
+		}
+	}
+	for k, e := range groups {
+		if e.TargetID != "" {
+			links.Groups[k] = e.TargetID
+		}
+	}
+	return links, plan, nil
 }
 
 // read opens the target and reads it.

@@ -18,15 +18,27 @@ type header struct {
 	Target  string `json:"target"`
 	Against string `json:"against,omitempty"`
 	Only    string `json:"only,omitempty"`
+	// State is the simulator's state file whose connector space was
+	// read ("" none).
+	State string `json:"state,omitempty"`
 }
 
 // Output is the document -o json prints (docs/diff.md).
 type Output struct {
 	header
-	Identical bool          `json:"identical"`
-	Summary   diff.Summary  `json:"summary"`
-	Notes     []string      `json:"notes"`
-	Changes   []diff.Change `json:"changes"`
+	Identical bool         `json:"identical"`
+	Summary   diff.Summary `json:"summary"`
+	Notes     []string     `json:"notes"`
+	Changes   []changeOut  `json:"changes"`
+	// Plan is there with --plan.
+	Plan *planOut `json:"plan,omitempty"`
+}
+
+// changeOut is a change as -o json lists it: with --plan, the requests
+// the next cycle would send for it.
+type changeOut struct {
+	diff.Change
+	Plan []plannedRequest `json:"plan,omitempty"`
 }
 
 // ExplainOutput is -o json with --identity: what was compared, and the
@@ -54,7 +66,19 @@ func renderReport(o *Options, rep *diff.Report, h header) error {
 	if notes == nil {
 		notes = []string{}
 	}
-	if done, err := render.Structured(ios.Out, o.Format, Output{header: h, Identical: rep.Identical(), Summary: rep.Summary, Notes: notes, Changes: changes}); done {
+	var po *planOut
+	if o.plan != nil {
+		po = newPlanOut(o.plan)
+	}
+	if o.Format == render.FormatJSON || o.Format == render.FormatYAML {
+		out := Output{header: h, Identical: rep.Identical(), Summary: rep.Summary, Notes: notes, Changes: make([]changeOut, len(changes)), Plan: po}
+		for i := range changes {
+			out.Changes[i].Change = changes[i]
+			if o.plan != nil {
+				out.Changes[i].Plan = requestsFor(o.plan, &changes[i])
+			}
+		}
+		_, err := render.Structured(ios.Out, o.Format, out)
 		return err
 	}
 	if !ios.IsStdoutTTY() {
@@ -69,6 +93,11 @@ func renderReport(o *Options, rep *diff.Report, h header) error {
 			fmt.Fprintln(ios.Out)
 		}
 		if err := summaryTable(ios, rep.Summary, h).Render(ios); err != nil {
+			return err
+		}
+	}
+	if po != nil {
+		if err := renderPlan(ios, po); err != nil {
 			return err
 		}
 	}
