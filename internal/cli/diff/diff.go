@@ -130,6 +130,17 @@ Changes, each with what the next cycle does:
 object in full: both sides, how they pair, every mapped attribute with
 where its value comes from and how it compares.
 
+When simulate keeps a state file for the target (--state chooses it,
+--no-state ignores it), its connector space is read from a copy: objects
+pair by their link first, a linked object the target lost is reported as
+Entra's InvalidAnchor (never re-created), and only linked objects whose
+tenant object is gone are deleted.
+
+--plan also prints the requests the next simulate cycle would send
+(method, path, body), exactly as simulate --dry-run plans them, and in
+-o json each change's own requests (--dialect, --member-batch and
+--remove-members-on-soft-delete as simulate's).
+
 --against URL|PROFILE|DB compares the target with a second one (a SCIM URL
 with --against-token-file, a profile of the config file, or an embedded
 database) with the same pairing and report; the second plays the tenant's
@@ -145,6 +156,7 @@ the file and position).`,
 		Example: `  miscim diff --tenant export/
   miscim diff --tenant export/ --only members -o json
   miscim diff --tenant export/ --identity adele.vance@contoso.com
+  miscim diff --tenant export/ --plan
   miscim --url https://mi.example.com/scim/v2 --token-file mi.token diff --tenant export/ --ignore-unmanaged
   miscim diff --against https://mi.example.com/scim/v2 --against-token-file mi.token`,
 		Args: cmdutil.NoArgs,
