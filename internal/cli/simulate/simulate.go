@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	gosync "sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -476,7 +477,14 @@ func simulateRun(ctx context.Context, o *Options) error {
 			opts.Client = tgt.Client
 		}
 		if o.DryRun {
-			opts.OnExchange = func(x entrasync.Exchange) { co.planned = append(co.planned, x.Request) }
+			// Objects are evaluated --concurrency at a time: the planned
+			// requests are appended under a lock.
+			var mu gosync.Mutex
+			opts.OnExchange = func(x entrasync.Exchange) {
+				mu.Lock()
+				co.planned = append(co.planned, x.Request)
+				mu.Unlock()
+			}
 		}
 		var res *entrasync.Result
 		var err error
