@@ -1367,10 +1367,19 @@ func (c *committer) add(u Unit) {
 
 func (c *committer) loop() {
 	defer close(c.done)
+	// A batch waits up to linger for more units: over a network units
+	// arrive a few hundred a second, and a transaction each cost most of
+	// the simulator's own CPU. The units are already past their requests
+	// and held in memory either way, and a unit the state lacks after a
+	// crash is matched again by the next cycle (as one never written).
 	const maxBatch = 512
+	const linger = 5 * time.Millisecond
 	batch := make([]Unit, 0, maxBatch)
+	timer := time.NewTimer(linger)
+	timer.Stop()
 	for u := range c.in {
 		batch = append(batch[:0], u)
+		timer.Reset(linger)
 	drain:
 		for len(batch) < maxBatch {
 			select {
@@ -1379,10 +1388,11 @@ func (c *committer) loop() {
 					break drain
 				}
 				batch = append(batch, u)
-			default:
+			case <-timer.C:
 				break drain
 			}
 		}
+		timer.Stop()
 		if err := c.st.Apply(context.Background(), batch); err != nil {
 			c.errMu.Lock()
 			if c.err == nil {
