@@ -2,6 +2,7 @@ package diff
 
 import (
 	"cmp"
+	esync "github.com/miscim/miscim/internal/entra/sync"
 	"slices"
 
 	"github.com/miscim/miscim/internal/entra/mapping"
@@ -182,7 +183,7 @@ func indexByID(objs []*Object) map[string]int {
 // sameJSON compares two targets' values of one attribute: both empty,
 // booleans by meaning, arrays as sets of their texts, else text.
 func sameJSON(a, b any, tt mapping.TargetType) bool {
-	ea, eb := empty(a), empty(b)
+	ea, eb := esync.EmptyTarget(a), esync.EmptyTarget(b)
 	if ea || eb {
 		return ea == eb
 	}
@@ -201,15 +202,15 @@ func sameJSON(a, b any, tt mapping.TargetType) bool {
 		slices.Sort(tb)
 		return slices.Equal(ta, tb)
 	}
-	ta, _ := text(a)
-	tb, _ := text(b)
+	ta, _ := esync.TargetText(a)
+	tb, _ := esync.TargetText(b)
 	return ta == tb
 }
 
 func texts(list []any) []string {
 	out := make([]string, 0, len(list))
 	for _, e := range list {
-		if t, ok := text(e); ok {
+		if t, ok := esync.TargetText(e); ok {
 			out = append(out, t)
 		}
 	}

@@ -2,6 +2,7 @@ package diff
 
 import (
 	"fmt"
+	esync "github.com/miscim/miscim/internal/entra/sync"
 	"runtime"
 	"slices"
 	"strings"
@@ -160,7 +161,7 @@ func targetKeys(keys []keySpec, objs []*Object) [][]string {
 			case keys[k].Attr == "userName" || keys[k].Attr == "displayName":
 				s = o.Name
 			default:
-				s, _ = text(o.Values[keys[k].pos])
+				s, _ = esync.TargetText(o.Values[keys[k].pos])
 			}
 			out[k][j] = keys[k].keyText(s)
 		}
@@ -425,11 +426,11 @@ func attributes(d *mapping.Desired, o *Object, set *attrSet) []Attribute {
 		have := o.Values[i]
 		switch v.Flow {
 		case mapping.FlowAlways:
-			if same(v.Value(), v.Attribute.TargetType, have) {
+			if esync.HoldsValue(v.Value(), v.Attribute.TargetType, have) {
 				continue
 			}
 		case mapping.FlowIfTargetEmpty:
-			if !empty(have) {
+			if !esync.EmptyTarget(have) {
 				continue
 			}
 		default:

@@ -3,6 +3,7 @@ package diff
 import (
 	"errors"
 	"fmt"
+	esync "github.com/miscim/miscim/internal/entra/sync"
 	"strings"
 
 	"github.com/miscim/miscim/internal/entra/mapping"
@@ -217,9 +218,9 @@ func (r *Report) explainDesired(kind mapping.ObjectKind, i int, d *mapping.Desir
 		case v.Err != nil:
 			a.Note = "the expression fails: the export fails"
 		case v.Flow == mapping.FlowAlways:
-			a.Compared, a.Differs = true, !same(v.Value(), v.Attribute.TargetType, a.Target)
+			a.Compared, a.Differs = true, !esync.HoldsValue(v.Value(), v.Attribute.TargetType, a.Target)
 		case v.Flow == mapping.FlowIfTargetEmpty:
-			a.Compared, a.Differs = true, empty(a.Target)
+			a.Compared, a.Differs = true, esync.EmptyTarget(a.Target)
 		case v.Flow == mapping.FlowOnCreate:
 			a.Note = "flows on create only: not compared"
 		default:

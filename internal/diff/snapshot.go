@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	esync "github.com/miscim/miscim/internal/entra/sync"
 	"slices"
 	"strings"
 	gosync "sync"
@@ -299,7 +300,7 @@ func (s *attrSet) object(k mapping.ObjectKind, r scim.Resource) *Object {
 	}
 	o.Values = make([]any, len(s.paths))
 	for i, p := range s.paths {
-		v := readPath(r, p)
+		v := esync.TargetValue(r, p)
 		if i == s.position("userName") && o.Prefixed {
 			v = o.Name
 		}

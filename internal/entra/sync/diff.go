@@ -31,18 +31,18 @@ func diffResource(d *mapping.Desired, have scim.Resource, valueOf valueFunc) []C
 			continue
 		}
 		p := pathOf(a)
-		cur := readTarget(have, p)
+		cur := TargetValue(have, p)
 		if v.Flow == mapping.FlowIfTargetEmpty {
-			if emptyTarget(cur) {
+			if EmptyTarget(cur) {
 				out = append(out, Change{Attr: a, Path: p, Op: OpAdd, Value: want, Redacted: v.Redacted})
 			}
 			continue
 		}
-		if !emptyTarget(cur) && sameValue(want, a, cur) {
+		if HoldsValue(want, a.TargetType, cur) {
 			continue
 		}
 		op := OpReplace
-		if emptyTarget(cur) {
+		if EmptyTarget(cur) {
 			op = OpAdd
 			cur = nil
 		}

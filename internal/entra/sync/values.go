@@ -123,6 +123,16 @@ func logText(v expr.Value, redacted bool) *string {
 	return &s
 }
 
+// TargetText is a value read from the target as the text Entra compares
+// and logs: strings as they are, booleans True/False, numbers in their
+// shortest form, anything else as JSON; ok is false for null.
+func TargetText(v any) (string, bool) {
+	if t := targetText(v); t != nil {
+		return *t, true
+	}
+	return "", false
+}
+
 // targetText renders a value read from the target for the log.
 func targetText(v any) *string {
 	var s string
@@ -162,10 +172,10 @@ func pathOf(a *mapping.Attribute) scim.AttrPath {
 // live as long as the process that loaded it).
 var paths gosync.Map
 
-// readTarget returns the value a resource holds at a path, nil when it
+// TargetValue returns the value a resource holds at a path, nil when it
 // holds none (RFC 7644 §3.5.2's path forms, names compared
 // case-insensitively as RFC 7643 §2.1 says).
-func readTarget(res scim.Resource, p scim.AttrPath) any {
+func TargetValue(res scim.Resource, p scim.AttrPath) any {
 	m := map[string]any(res)
 	if p.URI != "" {
 		ext, ok := findKey(m, p.URI).(map[string]any)
@@ -209,9 +219,9 @@ func findKey(m map[string]any, name string) any {
 	return nil
 }
 
-// emptyTarget reports a value the target does not hold: absent, null,
+// EmptyTarget reports a value the target does not hold: absent, null,
 // an empty string or an empty array.
-func emptyTarget(v any) bool {
+func EmptyTarget(v any) bool {
 	switch t := v.(type) {
 	case nil:
 		return true
@@ -223,12 +233,18 @@ func emptyTarget(v any) bool {
 	return false
 }
 
-// sameValue reports whether the target already holds the mapped value.
-// Booleans compare by meaning ("1", "True" and true are one value to a
-// Boolean attribute), so that Metric Insights' "1"/"0" mapping does not
-// re-send active on every evaluation; everything else compares as text,
+// HoldsValue reports whether the target already holds the mapped value
+// (tt: the attribute's target type), as Entra compares before an update
+// (entra-behavior §2.4); diff compares with it too. A value the target
+// does not hold (EmptyTarget) is never the same. Booleans compare by
+// meaning ("1", "True" and true are one value to a Boolean attribute), so
+// that Metric Insights' "1"/"0" mapping does not re-send active on every
+// evaluation; several values compare as a set; everything else as text,
 // exactly (SCIM-TUT: the target must store values as sent).
-func sameValue(want expr.Value, a *mapping.Attribute, have any) bool {
+func HoldsValue(want expr.Value, tt mapping.TargetType, have any) bool {
+	if EmptyTarget(have) {
+		return false
+	}
 	if want.Kind() == expr.KindMulti {
 		list, ok := have.([]any)
 		if !ok {
@@ -248,7 +264,7 @@ func sameValue(want expr.Value, a *mapping.Attribute, have any) bool {
 		return slices.Equal(ws, got)
 	}
 	s, _ := want.Single()
-	if a.TargetType == mapping.TypeBoolean {
+	if tt == mapping.TypeBoolean {
 		wb, ok1 := scim.ParseBool(s)
 		hb, ok2 := scim.ParseBool(have)
 		if ok1 && ok2 {
