@@ -1,7 +1,6 @@
 package diff
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/miscim/miscim/internal/cli/clitest"
 	"github.com/miscim/miscim/internal/cli/cmdutil"
 	"github.com/miscim/miscim/internal/client"
 	"github.com/miscim/miscim/internal/config"
@@ -26,7 +26,6 @@ import (
 	"github.com/miscim/miscim/internal/server"
 	"github.com/miscim/miscim/internal/store/sqlite"
 	"github.com/miscim/miscim/internal/target"
-	"github.com/miscim/miscim/internal/testkit"
 )
 
 // tenantFile is provisioned; changedFile is it with Erin unassigned.
@@ -165,48 +164,6 @@ func changedTarget(t *testing.T, c *client.Client, e *engine.Engine) string {
 	return changedFile
 }
 
-func streams(tty bool, width int) (*iostreams.IOStreams, *bytes.Buffer, *bytes.Buffer) {
-	ios, _, out, errOut := iostreams.Test()
-	ios.SetStdoutTTY(tty)
-	if width > 0 {
-		ios.SetTerminalWidth(width)
-	}
-	return ios, out, errOut
-}
-
-// golden checks that a terminal's output fits its width, then compares
-// stdout, stderr and the error with the golden file.
-func golden(t *testing.T, name string, width int, out, errOut *bytes.Buffer, err error) {
-	t.Helper()
-	if width > 0 {
-		testkit.FitsTerminal(t, out.Bytes(), width, render.DisplayWidth)
-	}
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "%s--- stderr\n%s", out, errOut)
-	if err != nil {
-		fmt.Fprintf(&b, "--- error\n%s\n", err)
-		for _, h := range cmdutil.Hints(err) {
-			fmt.Fprintf(&b, "hint: %s\n", h)
-		}
-	}
-	testkit.Golden(t, name, b.Bytes())
-}
-
-func exitCode(err error) int {
-	var ee *cmdutil.ExitError
-	var ie *cmdutil.InputError
-	var fe *cmdutil.FlagError
-	switch {
-	case err == nil:
-		return 0
-	case errors.As(err, &ee):
-		return ee.Code
-	case errors.As(err, &ie), errors.As(err, &fe):
-		return 2
-	}
-	return 1
-}
-
 // options are a run's options against client c.
 func options(ios *iostreams.IOStreams, c *client.Client, tenantPath string, format render.Format) *Options {
 	return &Options{IO: ios, Format: format, TenantFlags: cmdutil.TenantFlags{Tenant: tenantPath, Scope: "assigned"}, Limit: DefaultLimit, Now: clock,
@@ -245,7 +202,7 @@ func TestGolden(t *testing.T) {
 		{name: "identity-fay-json", format: render.FormatJSON, identity: "fay.wong@contoso.com", want: 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ios, out, errOut := streams(tc.tty, tc.width)
+			ios, out, errOut := clitest.Streams(tc.tty, tc.width)
 			format := tc.format
 			if format == "" {
 				format = render.FormatTable
@@ -256,10 +213,10 @@ func TestGolden(t *testing.T) {
 				opts.Limit = tc.limit
 			}
 			err := diffRun(context.Background(), opts)
-			if got := exitCode(err); got != tc.want {
+			if got := clitest.ExitCode(err); got != tc.want {
 				t.Errorf("exit %d, want %d (%v)", got, tc.want, err)
 			}
-			golden(t, tc.name, tc.width, out, errOut, nil)
+			clitest.Golden(t, tc.name, tc.width, out, errOut, nil)
 		})
 	}
 }
@@ -287,13 +244,13 @@ func TestMalformedInput(t *testing.T) {
 		{"no such tenant", filepath.Join(dir, "nothere"), "", "nothere: cannot read the tenant"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ios, _, _ := streams(false, 0)
+			ios, _, _ := clitest.Streams(false, 0)
 			opts := options(ios, nil, tc.tenant, render.FormatTable)
 			opts.Mapping = tc.mapping
 			opts.Target = func(context.Context) (*target.Target, error) { return nil, errors.New("the target is not needed") }
 			err := diffRun(context.Background(), opts)
-			if exitCode(err) != 2 || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("err = %v (exit %d), want exit 2 naming %q", err, exitCode(err), tc.want)
+			if clitest.ExitCode(err) != 2 || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v (exit %d), want exit 2 naming %q", err, clitest.ExitCode(err), tc.want)
 			}
 		})
 	}
@@ -339,7 +296,7 @@ func TestAgainstTwoDatabases(t *testing.T) {
 		tg.Close()
 	}
 	run := func(against string) (Output, int, string) {
-		ios, out, errOut := streams(false, 0)
+		ios, out, errOut := clitest.Streams(false, 0)
 		opts := options(ios, nil, "", render.FormatJSON)
 		opts.Against = against
 		opts.Target = func(context.Context) (*target.Target, error) { return open(filepath.Join(dirA, "miscim.db")) }
@@ -352,12 +309,12 @@ func TestAgainstTwoDatabases(t *testing.T) {
 		}
 		err := diffRun(ctx, opts)
 		var o Output
-		if exitCode(err) != 2 {
+		if clitest.ExitCode(err) != 2 {
 			if jerr := json.Unmarshal(out.Bytes(), &o); jerr != nil {
 				t.Fatalf("%v: %s", jerr, out)
 			}
 		}
-		return o, exitCode(err), errOut.String() + fmt.Sprint(err)
+		return o, clitest.ExitCode(err), errOut.String() + fmt.Sprint(err)
 	}
 	o, code, _ := run(filepath.Join(dirB, "miscim.db"))
 	if code != 0 || !o.Identical || o.Summary.Users.Paired != 6 || o.Summary.Members.Desired != 4 || o.Against != filepath.Join(dirB, "miscim.db") {

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/miscim/miscim/internal/cli/clitest"
 	"github.com/miscim/miscim/internal/cli/cmdutil"
 	"github.com/miscim/miscim/internal/config"
 	"github.com/miscim/miscim/internal/entra/provlog"
@@ -227,18 +227,6 @@ func TestCyclesGolden(t *testing.T) {
 	}
 }
 
-func exitCode(err error) int {
-	var ie *cmdutil.InputError
-	var fe *cmdutil.FlagError
-	switch {
-	case err == nil:
-		return 0
-	case errors.As(err, &ie), errors.As(err, &fe):
-		return 2
-	}
-	return 1
-}
-
 // TestErrors: bad flags, a missing state and an unknown cycle are input
 // errors (exit 2) that say what to do, and write nothing.
 func TestErrors(t *testing.T) {
@@ -262,8 +250,8 @@ func TestErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ios, _, stdout, _ := iostreams.Test()
 			err := run(t, ios, tc.state, tc.output, tc.args...)
-			if exitCode(err) != 2 || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("error %v (exit %d), want %q", err, exitCode(err), tc.want)
+			if clitest.ExitCode(err) != 2 || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v (exit %d), want %q", err, clitest.ExitCode(err), tc.want)
 			}
 			if stdout.Len() != 0 {
 				t.Errorf("stdout %q", stdout)

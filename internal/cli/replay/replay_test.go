@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/miscim/miscim/internal/cli/clitest"
 	"github.com/miscim/miscim/internal/cli/cmdutil"
 	"github.com/miscim/miscim/internal/client"
 	"github.com/miscim/miscim/internal/config"
@@ -165,21 +166,6 @@ func golden(t *testing.T, name string, r run, tty bool, width int) {
 	goldenFile(t, name, []byte(r.out.String()+"--- stderr\n"+r.errOut.String()))
 }
 
-func exitCode(err error) int {
-	var ee *cmdutil.ExitError
-	var ie *cmdutil.InputError
-	var fe *cmdutil.FlagError
-	switch {
-	case err == nil:
-		return 0
-	case errors.As(err, &ee):
-		return ee.Code
-	case errors.As(err, &ie), errors.As(err, &fe):
-		return 2
-	}
-	return 1
-}
-
 // tamperLast changes the last logged familyName, that of the PATCH
 // response (request 6), and nothing else.
 func tamperLast(b []byte) []byte {
@@ -215,7 +201,7 @@ func TestReplayGolden(t *testing.T) {
 				os.WriteFile(name, tamperLast(b), 0o644)
 			}
 			err := replayRun(context.Background(), r.opts)
-			if got := exitCode(err); got != tc.code {
+			if got := clitest.ExitCode(err); got != tc.code {
 				t.Fatalf("exit %d (%v), want %d\n%s%s", got, err, tc.code, r.out, r.errOut)
 			}
 			golden(t, tc.name, r, tc.tty, tc.width)
@@ -231,7 +217,7 @@ func TestJUnitReport(t *testing.T) {
 	b, _ := os.ReadFile(name)
 	os.WriteFile(name, append(tamperLast(b), []byte("{\"format\":1,\"seq\":99,\n")...), 0o644)
 	r.opts.Report = "junit.xml"
-	if code := exitCode(replayRun(context.Background(), r.opts)); code != 3 {
+	if code := clitest.ExitCode(replayRun(context.Background(), r.opts)); code != 3 {
 		t.Fatalf("exit %d", code)
 	}
 	x, err := os.ReadFile("junit.xml")
@@ -246,7 +232,7 @@ func TestJUnitReport(t *testing.T) {
 	r.opts.Report = filepath.Join("missing", "junit.xml")
 	opened := false
 	r.opts.Target = func(context.Context) (*target.Target, error) { opened = true; return nil, errors.New("no") }
-	if code := exitCode(replayRun(context.Background(), r.opts)); code != 2 || opened {
+	if code := clitest.ExitCode(replayRun(context.Background(), r.opts)); code != 2 || opened {
 		t.Errorf("exit %d, target opened %v", code, opened)
 	}
 }
@@ -273,7 +259,7 @@ func TestReplayInputErrors(t *testing.T) {
 			r := setup(t, false, 0)
 			tc.change(r.opts)
 			err := replayRun(context.Background(), r.opts)
-			if code := exitCode(err); code != tc.code || !strings.Contains(fmt.Sprint(err), tc.message) {
+			if code := clitest.ExitCode(err); code != tc.code || !strings.Contains(fmt.Sprint(err), tc.message) {
 				t.Errorf("exit %d, error %v; want %d %q", code, err, tc.code, tc.message)
 			}
 		})
@@ -284,7 +270,7 @@ func TestReplayProblemsAreReported(t *testing.T) {
 	r := setup(t, false, 0)
 	os.WriteFile("bad.jsonl", []byte("{\"method\":\"GET\"}\nnot json\n"), 0o644)
 	r.opts.Paths = []string{"log", "bad.jsonl"}
-	if code := exitCode(replayRun(context.Background(), r.opts)); code != 0 {
+	if code := clitest.ExitCode(replayRun(context.Background(), r.opts)); code != 0 {
 		t.Fatalf("exit %d:\n%s%s", code, r.out, r.errOut)
 	}
 	for _, want := range []string{"warning: skipped bad.jsonl:1: no URL or path", "warning: skipped bad.jsonl:2: malformed JSON"} {
@@ -306,7 +292,7 @@ func TestWriteGuard(t *testing.T) {
 	r := setup(t, false, 0)
 	r.opts.Config = config.Resolved{URL: "https://mi.example.com/scim/v2"}
 	r.opts.Target = func(context.Context) (*target.Target, error) { t.Fatal("the target was opened"); return nil, nil }
-	if code := exitCode(replayRun(context.Background(), r.opts)); code != 0 {
+	if code := clitest.ExitCode(replayRun(context.Background(), r.opts)); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
 	lines := strings.Split(strings.TrimSpace(r.errOut.String()), "\n")
@@ -323,7 +309,7 @@ func TestWriteGuard(t *testing.T) {
 		}
 		return ""
 	}
-	if code := exitCode(replayRun(context.Background(), r.opts)); code != 0 || !strings.Contains(r.errOut.String(), "all answers as logged") {
+	if code := clitest.ExitCode(replayRun(context.Background(), r.opts)); code != 0 || !strings.Contains(r.errOut.String(), "all answers as logged") {
 		t.Errorf("exit %d:\n%s", code, r.errOut)
 	}
 }
@@ -348,7 +334,7 @@ func TestNewCmdReplayFlags(t *testing.T) {
 		cmd.SetArgs(args)
 		cmd.SetOut(&bytes.Buffer{})
 		cmd.SetErr(&bytes.Buffer{})
-		if err := cmd.Execute(); exitCode(err) != 2 {
+		if err := cmd.Execute(); clitest.ExitCode(err) != 2 {
 			t.Errorf("%v: %v", args, err)
 		}
 	}

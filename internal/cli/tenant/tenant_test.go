@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/xml"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/miscim/miscim/internal/cli/clitest"
 	"github.com/miscim/miscim/internal/cli/cmdutil"
 	"github.com/miscim/miscim/internal/config"
 	"github.com/miscim/miscim/internal/iostreams"
@@ -26,48 +26,6 @@ var (
 	sample = filepath.Join("..", "..", "..", "docs", "examples", "tenant")
 	clock  = func() time.Time { return time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC) }
 )
-
-func streams(tty bool, width int) (*iostreams.IOStreams, *bytes.Buffer, *bytes.Buffer) {
-	ios, _, out, errOut := iostreams.Test()
-	ios.SetStdoutTTY(tty)
-	if width > 0 {
-		ios.SetTerminalWidth(width)
-	}
-	return ios, out, errOut
-}
-
-// golden checks a terminal's output fits its width, then compares stdout,
-// stderr and the error with the golden file.
-func golden(t *testing.T, name string, width int, out, errOut *bytes.Buffer, err error) {
-	t.Helper()
-	if width > 0 {
-		testkit.FitsTerminal(t, out.Bytes(), width, render.DisplayWidth)
-	}
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "%s--- stderr\n%s", out, errOut)
-	if err != nil {
-		fmt.Fprintf(&b, "--- error\n%s\n", err)
-		for _, h := range cmdutil.Hints(err) {
-			fmt.Fprintf(&b, "hint: %s\n", h)
-		}
-	}
-	testkit.Golden(t, name, b.Bytes())
-}
-
-func exitCode(err error) int {
-	var ee *cmdutil.ExitError
-	var ie *cmdutil.InputError
-	var fe *cmdutil.FlagError
-	switch {
-	case err == nil:
-		return 0
-	case errors.As(err, &ee):
-		return ee.Code
-	case errors.As(err, &ie), errors.As(err, &fe):
-		return 2
-	}
-	return 1
-}
 
 func TestCheckGolden(t *testing.T) {
 	tests := []struct {
@@ -88,12 +46,12 @@ func TestCheckGolden(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ios, out, errOut := streams(tt.tty, tt.width)
+			ios, out, errOut := clitest.Streams(tt.tty, tt.width)
 			err := checkRun(&CheckOptions{IO: ios, Format: tt.format, TenantFlags: cmdutil.TenantFlags{Tenant: tt.tenant}, Strict: tt.strict, Now: clock})
-			if got := exitCode(err); got != tt.code {
+			if got := clitest.ExitCode(err); got != tt.code {
 				t.Errorf("exit code %d, want %d (%v)", got, tt.code, err)
 			}
-			golden(t, tt.name, tt.width, out, errOut, err)
+			clitest.Golden(t, tt.name, tt.width, out, errOut, err)
 		})
 	}
 }
@@ -134,9 +92,9 @@ func TestCheckExitCodes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ios, _, _ := streams(false, 0)
+			ios, _, _ := clitest.Streams(false, 0)
 			err := checkRun(&CheckOptions{IO: ios, Format: render.FormatTable, TenantFlags: tt.flags, Strict: tt.strict, Now: clock})
-			if got := exitCode(err); got != tt.code {
+			if got := clitest.ExitCode(err); got != tt.code {
 				t.Fatalf("exit code %d, want %d (%v)", got, tt.code, err)
 			}
 			if tt.message != "" && !strings.Contains(err.Error(), tt.message) {
@@ -152,9 +110,9 @@ func TestCheckExitCodes(t *testing.T) {
 func TestCheckReport(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "tenant-check.xml")
-	ios, _, _ := streams(false, 0)
+	ios, _, _ := clitest.Streams(false, 0)
 	err := checkRun(&CheckOptions{IO: ios, Format: render.FormatTable, TenantFlags: cmdutil.TenantFlags{Tenant: small}, Report: path, Now: clock})
-	if exitCode(err) != 3 {
+	if clitest.ExitCode(err) != 3 {
 		t.Fatalf("got %v", err)
 	}
 	b, err := os.ReadFile(path)
@@ -179,13 +137,13 @@ func TestCheckReport(t *testing.T) {
 
 	bad := filepath.Join(dir, "bad.xml")
 	err = checkRun(&CheckOptions{IO: ios, Format: render.FormatTable, TenantFlags: cmdutil.TenantFlags{Tenant: filepath.Join(dir, "none")}, Report: bad, Now: clock})
-	if exitCode(err) != 2 {
+	if clitest.ExitCode(err) != 2 {
 		t.Fatalf("got %v", err)
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
 		t.Errorf("an unreadable tenant leaves a report or temporary file behind: %v", entries)
 	}
-	if err := checkRun(&CheckOptions{IO: ios, TenantFlags: cmdutil.TenantFlags{Tenant: small}, Report: dir, Now: clock}); exitCode(err) != 2 {
+	if err := checkRun(&CheckOptions{IO: ios, TenantFlags: cmdutil.TenantFlags{Tenant: small}, Report: dir, Now: clock}); clitest.ExitCode(err) != 2 {
 		t.Errorf("--report DIR: %v", err)
 	}
 }
@@ -226,27 +184,27 @@ func TestShowGolden(t *testing.T) {
 	}
 	for _, tt := range explains {
 		t.Run(tt.name, func(t *testing.T) {
-			ios, out, errOut := streams(tt.tty, tt.width)
+			ios, out, errOut := clitest.Streams(tt.tty, tt.width)
 			err := showRun(&ShowOptions{IO: ios, Format: tt.format, TenantFlags: cmdutil.TenantFlags{Tenant: tt.tenant, Mapping: tt.mapping}, Explain: tt.ref, Now: clock})
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, tt.name, tt.width, out, errOut, nil)
+			clitest.Golden(t, tt.name, tt.width, out, errOut, nil)
 		})
 	}
-	ios, _, _ := streams(false, 0)
-	if err := showRun(&ShowOptions{IO: ios, TenantFlags: cmdutil.TenantFlags{Tenant: small}, Explain: "nobody"}); exitCode(err) != 2 || !strings.Contains(err.Error(), `no user or group "nobody"`) {
+	ios, _, _ := clitest.Streams(false, 0)
+	if err := showRun(&ShowOptions{IO: ios, TenantFlags: cmdutil.TenantFlags{Tenant: small}, Explain: "nobody"}); clitest.ExitCode(err) != 2 || !strings.Contains(err.Error(), `no user or group "nobody"`) {
 		t.Errorf("--explain nobody: %v", err)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ios, out, errOut := streams(tt.tty, tt.width)
+			ios, out, errOut := clitest.Streams(tt.tty, tt.width)
 			err := showRun(&ShowOptions{IO: ios, Format: tt.format, TenantFlags: cmdutil.TenantFlags{Tenant: tt.tenant, Scope: tt.scope},
 				Users: tt.users, Groups: tt.groups, Now: clock})
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, tt.name, tt.width, out, errOut, nil)
+			clitest.Golden(t, tt.name, tt.width, out, errOut, nil)
 		})
 	}
 }
@@ -256,7 +214,7 @@ func TestShowGolden(t *testing.T) {
 func TestShowCountsAgreeAcrossFormats(t *testing.T) {
 	var first string
 	for _, f := range []string{"native", "graph", "csv"} {
-		ios, out, _ := streams(false, 0)
+		ios, out, _ := clitest.Streams(false, 0)
 		if err := showRun(&ShowOptions{IO: ios, Format: render.FormatJSON, TenantFlags: cmdutil.TenantFlags{Tenant: filepath.Join(sample, f)}}); err != nil {
 			t.Fatal(err)
 		}

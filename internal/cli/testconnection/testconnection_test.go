@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/miscim/miscim/internal/cli/clitest"
 	"github.com/miscim/miscim/internal/cli/cmdutil"
 	"github.com/miscim/miscim/internal/client"
 	"github.com/miscim/miscim/internal/config"
@@ -177,22 +178,6 @@ func statuses(t *testing.T, out string) map[string]string {
 	return m
 }
 
-func exitCode(err error) int {
-	if err == nil {
-		return 0
-	}
-	var ee *cmdutil.ExitError
-	if errors.As(err, &ee) {
-		return ee.Code
-	}
-	var ie *cmdutil.InputError
-	var fe *cmdutil.FlagError
-	if errors.As(err, &ie) || errors.As(err, &fe) {
-		return 2
-	}
-	return 1
-}
-
 func TestTargets(t *testing.T) {
 	m := newMiscim(t)
 	closed := func() string {
@@ -308,7 +293,7 @@ func TestTargets(t *testing.T) {
 			}
 			opts, out, errOut := remote(t, base, tt.token, tt.co)
 			err := testConnectionRun(context.Background(), opts)
-			if got := exitCode(err); got != tt.wantExit {
+			if got := clitest.ExitCode(err); got != tt.wantExit {
 				t.Errorf("exit %d (%v), want %d\n%s%s", got, err, tt.wantExit, out, errOut)
 			}
 			rows := statuses(t, out.String())
@@ -426,7 +411,7 @@ func TestGolden(t *testing.T) {
 			opts.IO.SetStdoutTTY(tt.width > 0)
 			opts.IO.SetTerminalWidth(tt.width)
 			err := testConnectionRun(context.Background(), opts)
-			if got := exitCode(err); got != tt.exit {
+			if got := clitest.ExitCode(err); got != tt.exit {
 				t.Fatalf("exit %d (%v), want %d", got, err, tt.exit)
 			}
 			if tt.width > 0 {
@@ -445,7 +430,7 @@ func TestJUnitReport(t *testing.T) {
 	path := filepath.Join(dir, "junit.xml")
 	opts, _, _ := remote(t, ts.URL+"/scim/v2", m.admin, client.Options{})
 	opts.Report = path
-	if err := testConnectionRun(context.Background(), opts); exitCode(err) != 3 {
+	if err := testConnectionRun(context.Background(), opts); clitest.ExitCode(err) != 3 {
 		t.Fatalf("got %v, want exit 3", err)
 	}
 	b, err := os.ReadFile(path)
