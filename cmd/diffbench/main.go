@@ -299,7 +299,7 @@ func diff(miscim, dir, export, db, base, tokenFile string) (result, error) {
 	}
 	args = append(args, "diff", "--tenant", export, "--scope", "all", "-o", "json")
 	cmd := exec.Command(miscim, args...)
-	cmd.Env = benchEnv(dir)
+	cmd.Env = loadrun.Env(dir)
 	var out, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &stderr
 	t0 := time.Now()
@@ -335,7 +335,7 @@ func diff(miscim, dir, export, db, base, tokenFile string) (result, error) {
 type served struct{ p *loadrun.Process }
 
 func startServe(dir, miscim, db, tokenFile string) (string, *served, error) {
-	p, err := loadrun.Start(dir, "serve", benchEnv(dir), miscim, "serve", "--addr", "127.0.0.1:0", "--quiet", "--db", db,
+	p, err := loadrun.Start(dir, "serve", loadrun.Env(dir), miscim, "serve", "--addr", "127.0.0.1:0", "--quiet", "--db", db,
 		"--admin-token-file", tokenFile, "--log-dir", filepath.Join(dir, "log"))
 	if err != nil {
 		return "", nil, err
@@ -355,17 +355,6 @@ func (s *served) cpu() time.Duration {
 		return 0
 	}
 	return max(0, s.p.CPU())
-}
-
-// benchEnv keeps the user's own miscim configuration out of the runs.
-func benchEnv(dir string) []string {
-	env := []string{"NO_COLOR=1", "XDG_CONFIG_HOME=" + dir, "XDG_STATE_HOME=" + dir, "XDG_DATA_HOME=" + dir, "HOME=" + dir}
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "MISCIM_") && !strings.HasPrefix(kv, "XDG_") && !strings.HasPrefix(kv, "HOME=") {
-			env = append(env, kv)
-		}
-	}
-	return env
 }
 
 func median[T int64 | time.Duration](xs []T) T {

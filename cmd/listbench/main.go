@@ -68,7 +68,7 @@ func run(miscim string, users, pageSize, walks int) (int, error) {
 	if err := os.WriteFile(tokenFile, []byte(token), 0o600); err != nil {
 		return 0, err
 	}
-	serve, err := loadrun.Start(dir, "serve", benchEnv(dir), miscim, "serve", "--addr", "127.0.0.1:0", "--quiet", "--db", db,
+	serve, err := loadrun.Start(dir, "serve", loadrun.Env(dir), miscim, "serve", "--addr", "127.0.0.1:0", "--quiet", "--db", db,
 		"--admin-token-file", tokenFile, "--log-dir", filepath.Join(dir, "log"))
 	if err != nil {
 		return 0, err
@@ -213,17 +213,6 @@ func cpuText(d time.Duration) string {
 	return round(d)
 }
 
-// benchEnv keeps the user's own miscim configuration out of the runs.
-func benchEnv(dir string) []string {
-	env := []string{"NO_COLOR=1", "XDG_CONFIG_HOME=" + dir, "XDG_STATE_HOME=" + dir, "XDG_DATA_HOME=" + dir, "HOME=" + dir}
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "MISCIM_") && !strings.HasPrefix(kv, "XDG_") && !strings.HasPrefix(kv, "HOME=") {
-			env = append(env, kv)
-		}
-	}
-	return env
-}
-
 // walked is one walk: the time of each page request (until its body was
 // read), of the whole walk, and the query of the last page.
 type walked struct {
@@ -305,7 +294,7 @@ type listRun struct {
 // counts the users it printed (one line each).
 func usersList(miscim, dir, base, tokenFile string) (listRun, error) {
 	cmd := exec.Command(miscim, "--url", base, "--token-file", tokenFile, "users", "list")
-	cmd.Env = benchEnv(dir)
+	cmd.Env = loadrun.Env(dir)
 	var out, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &stderr
 	t := time.Now()

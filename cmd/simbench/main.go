@@ -84,7 +84,7 @@ func run(miscim string, users, small int, skipServe, onlyInitial bool) (int, err
 	}
 	defer os.RemoveAll(dir)
 	ok := true
-	fmt.Printf("load average %s\n\n", loadAverage())
+	fmt.Printf("load average %s\n\n", loadrun.LoadAverage())
 
 	large := tenantgen.Large(users, users/100, users*2)
 	tn := filepath.Join(dir, "tenant.json")
@@ -204,7 +204,7 @@ func simulate(miscim, dir string, global []string, args ...string) (result, erro
 	argv := append(append([]string{"--db", filepath.Join(dir, "miscim.db")}, global...), append([]string{"simulate", "-o", "json"}, args...)...)
 	argv = append(argv, extraArgs...)
 	cmd := exec.Command(miscim, argv...)
-	cmd.Env = benchEnv(dir)
+	cmd.Env = loadrun.Env(dir)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	start := time.Now()
@@ -241,7 +241,7 @@ func startServe(miscim, dir string) (string, func(), error) {
 	if err := os.WriteFile(tokenFile, []byte(token), 0o600); err != nil {
 		return "", nil, err
 	}
-	p, err := loadrun.Start(dir, "serve", benchEnv(dir), miscim, "serve", "--addr", "127.0.0.1:0", "--quiet",
+	p, err := loadrun.Start(dir, "serve", loadrun.Env(dir), miscim, "serve", "--addr", "127.0.0.1:0", "--quiet",
 		"--db", filepath.Join(dir, "served.db"), "--admin-token-file", tokenFile, "--log-dir", filepath.Join(dir, "log"))
 	if err != nil {
 		return "", nil, err
@@ -249,28 +249,5 @@ func startServe(miscim, dir string) (string, func(), error) {
 	return p.URL, p.Stop, nil
 }
 
-// benchEnv keeps the user's own miscim configuration out of the runs.
-func benchEnv(dir string) []string {
-	env := []string{"NO_COLOR=1", "XDG_CONFIG_HOME=" + dir, "XDG_STATE_HOME=" + dir, "XDG_DATA_HOME=" + dir, "HOME=" + dir}
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "MISCIM_") && !strings.HasPrefix(kv, "XDG_") && !strings.HasPrefix(kv, "HOME=") {
-			env = append(env, kv)
-		}
-	}
-	return env
-}
-
 func round(d time.Duration) string  { return d.Round(100 * time.Millisecond).String() }
 func round2(d time.Duration) string { return d.Round(time.Millisecond).String() }
-
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
-}

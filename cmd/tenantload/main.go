@@ -41,6 +41,7 @@ import (
 
 	"github.com/miscim/miscim/internal/entra/tenant"
 	"github.com/miscim/miscim/internal/entra/tenant/tenantgen"
+	"github.com/miscim/miscim/internal/loadrun"
 )
 
 func main() {
@@ -259,7 +260,7 @@ func run(users, groups, memberships, runs int, dir, against string, maxTime time
 			against, owall.Round(time.Millisecond), ocpu.Round(time.Millisecond), orss, float64(wall)/float64(owall), float64(cpu)/float64(ocpu), rss/orss)
 	}
 	fmt.Printf("baseline (read + json.Valid of every file): wall %s; load / baseline = %.2f; load average %s\n",
-		base.Round(time.Millisecond), float64(wall)/float64(base), loadAverage())
+		base.Round(time.Millisecond), float64(wall)/float64(base), loadrun.LoadAverage())
 	code := 0
 	if wall >= maxTime {
 		fmt.Println("target missed: load time")
@@ -281,18 +282,4 @@ func size(dir string) string {
 		return nil
 	})
 	return fmt.Sprintf("%.0f MB", float64(n)/(1<<20))
-}
-
-// loadAverage says how busy the machine was: on a shared machine the wall
-// time is only meaningful next to it.
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
 }

@@ -4,8 +4,10 @@
 // times them, the mixed Entra workload (a user's life cycle: match query,
 // create, read back, update, disable, delete) and the read-only one (match
 // query and GET by id of seeded users), Measure to run clients of either
-// for a time, and Start to run a server process and wait until it says
-// where it listens. It measures and returns numbers; what is printed, and
+// for a time, Start to run a server process and wait until it says where
+// it listens, and what every benchmark command shares (cmd/simbench,
+// cmd/diffbench, cmd/tenantload too): the isolated environment of the
+// processes it measures and the load average it reports. It measures and returns numbers; what is printed, and
 // against which target, is the command's.
 package loadrun
 

@@ -247,3 +247,23 @@ func TestProcessCPU(t *testing.T) {
 		t.Errorf("ProcessCPU of no process = %s", got)
 	}
 }
+
+// TestEnv: a measured process sees none of the user's miscim settings and
+// keeps its configuration and state in its own directory.
+func TestEnv(t *testing.T) {
+	t.Setenv("MISCIM_URL", "https://mi.example.com/scim/v2")
+	t.Setenv("XDG_CONFIG_HOME", "/home/someone/.config")
+	t.Setenv("LOADRUN_KEPT", "yes")
+	env := Env("/tmp/run")
+	has := func(kv string) bool { return slices.Contains(env, kv) }
+	for _, kv := range []string{"HOME=/tmp/run", "XDG_CONFIG_HOME=/tmp/run", "XDG_STATE_HOME=/tmp/run", "XDG_DATA_HOME=/tmp/run", "NO_COLOR=1", "LOADRUN_KEPT=yes"} {
+		if !has(kv) {
+			t.Errorf("Env lacks %s", kv)
+		}
+	}
+	for _, kv := range env {
+		if strings.HasPrefix(kv, "MISCIM_") || kv == "XDG_CONFIG_HOME=/home/someone/.config" {
+			t.Errorf("Env keeps %s", kv)
+		}
+	}
+}

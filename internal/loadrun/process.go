@@ -85,3 +85,32 @@ func ProcessCPU(pid int) time.Duration {
 	}
 	return time.Duration(ut+st) * 10 * time.Millisecond
 }
+
+// Env is the environment of a benchmarked miscim process working in dir:
+// the caller's, without its MISCIM_* variables and with HOME and the XDG
+// directories in dir, so that the user's own configuration, profiles and
+// state stay out of the runs; NO_COLOR for plain output.
+func Env(dir string) []string {
+	env := []string{"NO_COLOR=1", "XDG_CONFIG_HOME=" + dir, "XDG_STATE_HOME=" + dir, "XDG_DATA_HOME=" + dir, "HOME=" + dir}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "MISCIM_") && !strings.HasPrefix(kv, "XDG_") && !strings.HasPrefix(kv, "HOME=") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// LoadAverage is the machine's 1, 5 and 15 minute load averages
+// (/proc/loadavg), printed with each benchmark's numbers: on a shared
+// 2-core machine they say how far to trust them. "unknown" elsewhere.
+func LoadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}
