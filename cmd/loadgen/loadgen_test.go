@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/pprof/profile"
 	"github.com/miscim/miscim/internal/reqlog"
 )
 
@@ -173,5 +174,34 @@ func TestCountRecords(t *testing.T) {
 	f.Close()
 	if _, err := countRecords(dir); err == nil {
 		t.Fatal("a line that is not a record was counted")
+	}
+}
+
+// TestClassify: a profile sample is counted under the first component its
+// stack matches — the store's raw fdatasync as the durable commit, not as
+// the store's own code or a network syscall.
+func TestClassify(t *testing.T) {
+	sample := func(fns ...string) *profile.Sample { // leaf first
+		s := &profile.Sample{}
+		for _, fn := range fns {
+			s.Location = append(s.Location, &profile.Location{Line: []profile.Line{{Function: &profile.Function{Name: fn}}}})
+		}
+		return s
+	}
+	tests := []struct {
+		stack []string
+		want  string
+	}{
+		{[]string{"internal/runtime/syscall/linux.Syscall6", "syscall.RawSyscall", "github.com/miscim/miscim/internal/store/sqlite.fdatasync", "github.com/miscim/miscim/internal/store/sqlite.(*Store).syncWAL"}, "fdatasync (the durable commit)"},
+		{[]string{"internal/runtime/syscall/linux.Syscall6", "syscall.Fdatasync", "main.(*journal).wait"}, "fdatasync (the durable commit)"},
+		{[]string{"github.com/ncruces/go-sqlite3-wasm/v6.(*Module)._sqlite3VdbeExec", "github.com/miscim/miscim/internal/store/sqlite.(*tx).exec", "net/http.(*conn).serve"}, "SQLite (statements, commit; the driver)"},
+		{[]string{"internal/runtime/syscall/linux.Syscall6", "syscall.write", "net/http.(*conn).serve"}, "network syscalls (read, write, epoll)"},
+		{[]string{"github.com/miscim/miscim/internal/engine.UserResource", "net/http.(*conn).serve"}, "miscim engine, scim, store"},
+		{[]string{"net/http.(*conn).readRequest", "net/http.(*conn).serve"}, "net/http (parsing, headers, connections)"},
+	}
+	for _, tt := range tests {
+		if got := classify(sample(tt.stack...)); got != tt.want {
+			t.Errorf("classify(%s) = %q, want %q", tt.stack[0]+" … "+tt.stack[len(tt.stack)-1], got, tt.want)
+		}
 	}
 }

@@ -89,7 +89,11 @@ var components = []struct {
 	leaf  bool
 	match func(fn string) bool
 }{
-	{"fdatasync (the durable commit)", false, func(fn string) bool { return strings.Contains(fn, "Fdatasync") || strings.Contains(fn, "Fsync") }},
+	{"fdatasync (the durable commit)", false, func(fn string) bool {
+		// The store syncs its log with a raw system call of its own
+		// (internal/store/sqlite/fdatasync_linux.go).
+		return strings.Contains(fn, "Fdatasync") || strings.Contains(fn, "Fsync") || strings.HasSuffix(fn, "/store/sqlite.fdatasync")
+	}},
 	{"SQLite (statements, commit; the driver)", false, func(fn string) bool { return strings.HasPrefix(fn, "github.com/ncruces/") }},
 	{"database/sql", false, prefix("database/sql.")},
 	{"request log", false, prefix("github.com/miscim/miscim/internal/reqlog.")},
@@ -107,7 +111,7 @@ var components = []struct {
 			strings.HasPrefix(fn, "github.com/miscim/miscim/internal/store")
 	}},
 	{"network syscalls (read, write, epoll)", true, func(fn string) bool {
-		return strings.HasPrefix(fn, "syscall.") || strings.HasPrefix(fn, "internal/runtime/syscall.") || strings.HasPrefix(fn, "runtime.netpoll") || fn == "runtime/internal/syscall.Syscall6"
+		return strings.HasPrefix(fn, "syscall.") || strings.HasPrefix(fn, "internal/runtime/syscall") || strings.HasPrefix(fn, "runtime.netpoll") || fn == "runtime/internal/syscall.Syscall6"
 	}},
 	{"net/http (parsing, headers, connections)", false, prefix("net/http.")},
 	{"scheduler and other runtime", false, prefix("runtime.")},
