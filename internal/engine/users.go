@@ -440,13 +440,11 @@ func (e *Engine) DeleteUser(ctx context.Context, id, ifMatch string) error {
 		if err := checkIfMatch(ifMatch, cur.Version); err != nil {
 			return err
 		}
-		if err := tx.DeleteUser(id); err != nil {
-			return err
-		}
-		if err := tx.DeleteTombstone(id); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
-		return nil
+		// A user and a tombstone never share an id (a soft delete in
+		// mode Y deletes the user as it writes the tombstone; a restore
+		// deletes the tombstone as it inserts the user), so there is no
+		// tombstone to remove here.
+		return tx.DeleteUser(id)
 	})
 	e.forgetUser(id)
 	return storeError(err, "delete user")
