@@ -265,7 +265,6 @@ type batch struct {
 	open    int // jobs in the open transaction; 0: none is open
 	jobs    []*writeJob
 	results []error
-	wrote   bool  // some job succeeded
 	failed  error // the transaction cannot go on: every job fails with it
 }
 
@@ -295,7 +294,7 @@ func (b *batch) run(j *writeJob) {
 			j.done <- err
 			return
 		}
-		b.open, b.wrote = 1, true
+		b.open = 1
 		b.jobs, b.results = append(b.jobs, j), append(b.results, nil)
 		return
 	}
@@ -328,9 +327,6 @@ func (b *batch) inSavepoint(j *writeJob) error {
 		b.failed = fmt.Errorf("release savepoint: %w", rerr)
 		return b.failed
 	}
-	if err == nil {
-		b.wrote = true
-	}
 	return err
 }
 
@@ -340,8 +336,8 @@ func (b *batch) commit() committed {
 	c := b.s.wconn
 	out := committed{jobs: b.jobs, results: b.results, durable: true}
 	b.jobs, b.results, b.open = nil, nil, 0
-	failed, wrote := b.failed, b.wrote
-	b.failed, b.wrote = nil, false
+	failed := b.failed
+	b.failed = nil
 	if failed == nil {
 		if err := c.commit.Exec(); err != nil {
 			failed = fmt.Errorf("commit: %w", err)
@@ -360,12 +356,12 @@ func (b *batch) commit() committed {
 		return out
 	}
 	b.s.w.commits.Add(1)
-	if wrote {
-		for _, err := range out.results {
-			if err == nil {
-				out.durable = false
-				b.s.w.writes.Add(1)
-			}
+	// The first job succeeded (a batch whose first job fails is rolled
+	// back at once), so there is something to sync.
+	out.durable = false
+	for _, err := range out.results {
+		if err == nil {
+			b.s.w.writes.Add(1)
 		}
 	}
 	return out
