@@ -11,7 +11,8 @@ import (
 // the blocking path; see fdatasync.
 const slowSync = 2 * time.Millisecond
 
-// diskSlow is set while syncs take longer than slowSync.
+// diskSlow is set while syncs take longer than slowSync; one for the
+// process (serve opens one store, and a stall is the disk's, not a file's).
 var diskSlow atomic.Bool
 
 // fdatasync flushes f's data (and the metadata needed to read it back) to
