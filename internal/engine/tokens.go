@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base32"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -53,6 +54,17 @@ func randomString(n int) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// newTokenID returns a token's id: 8 characters of lower-case base32 (40
+// random bits), so that an id never begins with '-' — `miscim tokens
+// revoke -abc` would read it as flags — and holds nothing a shell or a
+// URL treats specially. (Ids were lower-cased base64url, which begins with
+// '-' one time in 64; those already issued keep working.)
+func newTokenID() string {
+	b := make([]byte, 5)
+	_, _ = rand.Read(b)
+	return strings.ToLower(base32.StdEncoding.EncodeToString(b))
+}
+
 // CreateToken issues an API token for the user called userName, creating
 // it as a local user of type role when it does not exist (an existing
 // user's type is left alone). ttl 0 means the token never expires. The
@@ -72,7 +84,7 @@ func (e *Engine) CreateToken(ctx context.Context, userName, role string, ttl tim
 	}
 	now := e.clock()
 	secret := tokenPrefix + randomString(32)
-	info := TokenInfo{ID: strings.ToLower(randomString(6)), Created: now}
+	info := TokenInfo{ID: newTokenID(), Created: now}
 	if ttl > 0 {
 		info.Expires = now.Add(ttl)
 	}

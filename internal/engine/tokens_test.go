@@ -367,3 +367,20 @@ func TestAuthenticationCacheFollowsChanges(t *testing.T) {
 	_, err = f.e.Authenticate(f.ctx, secret2)
 	wantSCIMError(t, err, 401, "")
 }
+
+// TestTokenIDsAreCommandLineSafe: a token's id is what `miscim tokens
+// revoke ID` takes, so none may begin with '-' (read as flags) or hold
+// anything but lower-case letters and digits; and ids do not repeat.
+func TestTokenIDsAreCommandLineSafe(t *testing.T) {
+	seen := map[string]bool{}
+	for range 5000 {
+		id := newTokenID()
+		if len(id) != 8 || strings.Trim(id, "abcdefghijklmnopqrstuvwxyz234567") != "" {
+			t.Fatalf("token id %q: want 8 characters of lower-case base32", id)
+		}
+		if seen[id] {
+			t.Fatalf("token id %q issued twice in 5,000", id)
+		}
+		seen[id] = true
+	}
+}
