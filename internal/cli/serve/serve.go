@@ -154,11 +154,12 @@ reconnects by itself.`,
 }
 
 // serveGCPercent is the garbage collector's target for a serving process
-// when GOGC does not set one: a request leaves ~6 KB of garbage and the
-// live heap is small (~10 MB; SQLite's pages live in one buffer), so at
+// when GOGC does not set one: a request leaves 6–8 KB of garbage and the
+// heap is small (a peak resident set of 38 MB under the load run), so at
 // Go's default of 100 the collector runs many times a second. At 400,
-// serve's CPU per mixed request fell by 5% and its peak resident set under
-// the load run rose from 38 to 54 MB (docs/performance.md).
+// serve's CPU per mixed request fell by about 5% in a paired run (within
+// the noise in another) and the peak resident set rose to 54 MB
+// (docs/performance.md).
 const serveGCPercent = 400
 
 func serveRun(ctx context.Context, opts *Options) error {
