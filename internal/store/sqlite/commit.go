@@ -150,7 +150,7 @@ func (s *Store) writeLoop() {
 	jobs := s.w.jobs
 	b := &batch{s: s}
 	for {
-		if b.open == 0 {
+		if len(b.jobs) == 0 {
 			if jobs == nil {
 				return
 			}
@@ -161,7 +161,7 @@ func (s *Store) writeLoop() {
 			b.run(j)
 		}
 	drain:
-		for b.open > 0 && len(b.jobs) < maxBatch && jobs != nil {
+		for len(b.jobs) > 0 && len(b.jobs) < maxBatch && jobs != nil {
 			select {
 			case j, ok := <-jobs:
 				if !ok {
@@ -174,7 +174,7 @@ func (s *Store) writeLoop() {
 			}
 		}
 		switch {
-		case b.open == 0:
+		case len(b.jobs) == 0:
 			// The batch's only write failed and was rolled back with
 			// the transaction; it has been answered.
 			continue
@@ -267,8 +267,7 @@ func (s *Store) syncWAL() error {
 // away is skipped before it starts instead (runJob).
 type batch struct {
 	s       *Store
-	open    int // jobs in the open transaction; 0: none is open
-	jobs    []*writeJob
+	jobs    []*writeJob // run in the open transaction; none: no transaction is open
 	results []error
 	failed  error // the transaction cannot go on: every job fails with it
 }
@@ -285,25 +284,20 @@ type committed struct {
 // run runs one job in the open transaction, beginning one if none is.
 func (b *batch) run(j *writeJob) {
 	c := b.s.wconn
-	if b.open == 0 {
+	if len(b.jobs) == 0 {
 		if err := c.begin.Exec(); err != nil {
 			j.done <- fmt.Errorf("begin transaction: %w", err)
 			return
 		}
 		err := runJob(j, &tx{ctx: j.ctx, c: c, s: b.s})
 		if err != nil {
-			c.resetBusy() // a failed job may have left rows open
-			if !c.db.GetAutocommit() {
-				_ = c.rollback.Exec()
-			}
+			c.abandon()
 			j.done <- err
 			return
 		}
-		b.open = 1
 		b.jobs, b.results = append(b.jobs, j), append(b.results, nil)
 		return
 	}
-	b.open++
 	b.jobs = append(b.jobs, j)
 	b.results = append(b.results, b.inSavepoint(j))
 }
@@ -340,7 +334,7 @@ func (b *batch) inSavepoint(j *writeJob) error {
 func (b *batch) commit() committed {
 	c := b.s.wconn
 	out := committed{jobs: b.jobs, results: b.results, durable: true}
-	b.jobs, b.results, b.open = nil, nil, 0
+	b.jobs, b.results = nil, nil
 	failed := b.failed
 	b.failed = nil
 	if failed == nil {
@@ -349,10 +343,7 @@ func (b *batch) commit() committed {
 		}
 	}
 	if failed != nil {
-		c.resetBusy()
-		if !c.db.GetAutocommit() {
-			_ = c.rollback.Exec()
-		}
+		c.abandon()
 		for i, err := range out.results {
 			if err == nil {
 				out.results[i] = failed
@@ -370,6 +361,16 @@ func (b *batch) commit() committed {
 		}
 	}
 	return out
+}
+
+// abandon rolls back the write connection's transaction, if one is still
+// open, after a failed job or commit; statements a failed job left with
+// rows open are reset first.
+func (c *conn) abandon() {
+	c.resetBusy()
+	if !c.db.GetAutocommit() {
+		_ = c.rollback.Exec()
+	}
 }
 
 // Savepoint statements, prepared once like every other statement.
